@@ -1,0 +1,223 @@
+//! What each subcommand does, once the command line is parsed and the configuration loaded.
+
+use crate::cli::Role;
+use crate::config::{AutoMigrate, Config, LoadedConfig, ValidationError};
+use crate::db::{Backend, Db, migrate, seed};
+use crate::server::{self, AppState};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+/// Exit status of an invalid configuration (SPEC §6: 2).
+pub const EXIT_CONFIG: u8 = 2;
+
+fn config_error(e: &ValidationError) -> ExitCode {
+    eprintln!("configuration error: {e}");
+    ExitCode::from(EXIT_CONFIG)
+}
+
+fn failure(msg: impl std::fmt::Display) -> ExitCode {
+    eprintln!("error: {msg}");
+    ExitCode::FAILURE
+}
+
+fn warn_all(loaded: &LoadedConfig) {
+    for w in &loaded.warnings {
+        tracing::warn!(target: "xmeet::config", "{w}");
+    }
+}
+
+/// `xmeet config [--check]`.
+pub fn config(loaded: Result<LoadedConfig, ValidationError>, check: bool) -> ExitCode {
+    let loaded = match loaded {
+        Ok(l) => l,
+        Err(e) => return config_error(&e),
+    };
+    for w in &loaded.warnings {
+        eprintln!("warning: {w}");
+    }
+    if check {
+        println!("configuration is valid");
+        return ExitCode::SUCCESS;
+    }
+    match &loaded.file {
+        Some(f) => println!("# configuration file: {}", f.display()),
+        None => println!("# configuration file: none (defaults and environment)"),
+    }
+    println!("# secrets are shown as ******** when set\n");
+    print!("{}", loaded.config.to_masked_toml());
+    ExitCode::SUCCESS
+}
+
+fn open_db(config: &Config) -> Result<Db, ExitCode> {
+    Db::connect(&config.database).map_err(failure)
+}
+
+/// `xmeet migrate [--status]`.
+pub fn migrate(loaded: Result<LoadedConfig, ValidationError>, status_only: bool) -> ExitCode {
+    let loaded = match loaded {
+        Ok(l) => l,
+        Err(e) => return config_error(&e),
+    };
+    crate::logging::init_cli(Some(&loaded.config));
+    warn_all(&loaded);
+    let db = match open_db(&loaded.config) {
+        Ok(db) => db,
+        Err(code) => return code,
+    };
+    println!(
+        "database: {} ({})",
+        db.backend().name(),
+        loaded.config.database.url
+    );
+    let mut conn = match db.get() {
+        Ok(c) => c,
+        Err(e) => return failure(format!("cannot reach the database: {e}")),
+    };
+    if status_only {
+        return match migrate::status(&mut conn) {
+            Ok(all) => {
+                for m in &all {
+                    println!(
+                        "{:8} {}",
+                        if m.applied { "applied" } else { "pending" },
+                        m.name
+                    );
+                }
+                let pending = all.iter().filter(|m| !m.applied).count();
+                println!("{} applied, {pending} pending", all.len() - pending);
+                ExitCode::SUCCESS
+            }
+            Err(e) => failure(e),
+        };
+    }
+    match migrate::run_pending(&mut conn, |name| println!("applied  {name}")) {
+        Ok(done) if done.is_empty() => println!("no pending migrations"),
+        Ok(done) => println!("{} migration(s) applied", done.len()),
+        Err(e) => return failure(e),
+    }
+    match seed::seed(&mut conn) {
+        Ok(report) => {
+            if report.admin_created {
+                println!(
+                    "seed: created the account `{}` with an empty password; it must be changed at the first sign-in",
+                    seed::DEFAULT_ADMIN
+                );
+            }
+            if !report.templates_created.is_empty() {
+                println!(
+                    "seed: created the active invitation templates {}",
+                    report.templates_created.join(", ")
+                );
+            }
+            if !report.admin_created && report.templates_created.is_empty() {
+                println!("seed: nothing to do");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => failure(format!("seeding failed: {e}")),
+    }
+}
+
+/// Before serving: migrate where allowed, otherwise refuse to run on an old schema.
+fn prepare_schema(config: &Config, db: &Db) -> Result<(), String> {
+    let mut conn = db
+        .get()
+        .map_err(|e| format!("cannot reach the database ({}): {e}", config.database.url))?;
+    let auto = match config.database.auto_migrate {
+        AutoMigrate::Always => true,
+        AutoMigrate::Never => false,
+        AutoMigrate::Auto => db.backend() == Backend::Sqlite,
+    };
+    if auto {
+        migrate::run_pending(
+            &mut conn,
+            |name| tracing::info!(target: "xmeet::db", migration = name, "applied migration"),
+        )
+        .map_err(|e| e.to_string())?;
+        let report = seed::seed(&mut conn).map_err(|e| format!("seeding failed: {e}"))?;
+        if report.admin_created {
+            tracing::warn!(
+                target: "xmeet::db",
+                "created the account `admin` with an empty password: sign in at /front and change it"
+            );
+        }
+        return Ok(());
+    }
+    let pending = migrate::pending(&mut conn).map_err(|e| e.to_string())?;
+    if !pending.is_empty() {
+        return Err(format!(
+            "the database schema is not current ({} pending migration(s): {}); run `xmeet migrate` first \
+             (or set database.auto_migrate = true)",
+            pending.len(),
+            pending.join(", ")
+        ));
+    }
+    Ok(())
+}
+
+/// `xmeet serve --role …`.
+pub fn serve(loaded: Result<LoadedConfig, ValidationError>, role: Role) -> ExitCode {
+    let loaded = match loaded {
+        Ok(l) => l,
+        Err(e) => return config_error(&e),
+    };
+    let config = Arc::new(loaded.config.clone());
+    let _guards = match crate::logging::init(&config, role) {
+        Ok(g) => g,
+        Err(e) => return failure(e),
+    };
+    warn_all(&loaded);
+    if let Some(f) = &loaded.file {
+        tracing::info!(target: "xmeet::config", file = %f.display(), "configuration file");
+    }
+    let db = match open_db(&config) {
+        Ok(db) => db,
+        Err(code) => return code,
+    };
+    if let Err(e) = prepare_schema(&config, &db) {
+        tracing::error!(target: "xmeet::db", "{e}");
+        return failure(e);
+    }
+    if matches!(role, Role::Core | Role::All) && config.bot.url.is_empty() {
+        tracing::warn!(
+            target: "xmeet::core",
+            "bot.url (ExpressOptions__Uri) is not set: conferences cannot be booked until it is"
+        );
+    }
+    let state = AppState {
+        config: config.clone(),
+        db,
+    };
+    let system = actix_web::rt::System::new();
+    let result = system.block_on(async move {
+        let running = server::start(state, role)?;
+        tracing::info!(
+            target: "xmeet::server",
+            version = env!("CARGO_PKG_VERSION"),
+            role = role.name(),
+            core = running.core_addr.map(|a| a.to_string()).unwrap_or_default(),
+            template = running.template_addr.map(|a| a.to_string()).unwrap_or_default(),
+            "xmeet is listening"
+        );
+        server::shutdown_signal().await;
+        tracing::info!(target: "xmeet::server", "stop requested: finishing in-flight requests");
+        running.stop(true).await;
+        match tokio::time::timeout(server::stop_grace(&config), running.wait()).await {
+            Ok(r) => r,
+            Err(_) => {
+                tracing::warn!(target: "xmeet::server", "in-flight requests did not finish in time");
+                Ok(())
+            }
+        }
+    });
+    match result {
+        Ok(()) => {
+            tracing::info!(target: "xmeet::server", "stopped");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            tracing::error!(target: "xmeet::server", error = %e, "cannot serve");
+            failure(e)
+        }
+    }
+}

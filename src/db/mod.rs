@@ -1,0 +1,401 @@
+//! Database access: one schema over PostgreSQL and SQLite (diesel `MultiConnection`), an r2d2
+//! pool, embedded migrations and the seed. The backend is chosen from the URL form here,
+//! never by letting diesel try backends in turn (SQLite would accept any string).
+
+pub mod migrate;
+pub mod models;
+pub mod schema;
+pub mod seed;
+
+use crate::config::npgsql::{NpgsqlConnection, looks_like_npgsql};
+use crate::config::{DatabaseConfig, secret::MASK};
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::fmt;
+use std::time::Duration;
+
+#[derive(diesel::MultiConnection)]
+pub enum DbConn {
+    Postgresql(diesel::PgConnection),
+    Sqlite(diesel::SqliteConnection),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Postgres,
+    Sqlite,
+}
+
+impl Backend {
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Postgres => "postgresql",
+            Backend::Sqlite => "sqlite",
+        }
+    }
+}
+
+/// `database.url` as written by the operator. It may hold a password, so it is shown
+/// (`Debug`, `Display`, `Serialize`) with the password masked.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DatabaseUrl(String);
+
+/// What a URL resolves to.
+#[derive(Clone, PartialEq, Eq)]
+pub enum DbTarget {
+    /// A libpq connection string (URL or keyword/value), plus pool sizes it named.
+    Postgres { conninfo: String },
+    /// A file path, or `:memory:`.
+    Sqlite { path: String },
+}
+
+impl fmt::Debug for DbTarget {
+    // the conninfo may hold a password: show only the backend
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "DbTarget({})", self.backend().name())
+    }
+}
+
+impl fmt::Debug for Manager {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Manager({:?})", self.target)
+    }
+}
+
+impl DbTarget {
+    pub fn backend(&self) -> Backend {
+        match self {
+            DbTarget::Postgres { .. } => Backend::Postgres,
+            DbTarget::Sqlite { .. } => Backend::Sqlite,
+        }
+    }
+}
+
+impl DatabaseUrl {
+    pub fn new(s: impl Into<String>) -> Self {
+        DatabaseUrl(s.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    pub fn target(&self) -> Result<DbTarget, String> {
+        let s = self.0.trim();
+        if s.starts_with("postgres://") || s.starts_with("postgresql://") {
+            url::Url::parse(s).map_err(|e| format!("is not a valid PostgreSQL URL: {e}"))?;
+            return Ok(DbTarget::Postgres {
+                conninfo: s.to_owned(),
+            });
+        }
+        if s == "sqlite::memory:" {
+            return Ok(DbTarget::Sqlite {
+                path: ":memory:".into(),
+            });
+        }
+        if let Some(path) = s.strip_prefix("sqlite://") {
+            if path.is_empty() {
+                return Err("names no file: use sqlite://PATH, e.g. sqlite://data/xmeet.db".into());
+            }
+            return Ok(DbTarget::Sqlite {
+                path: path.to_owned(),
+            });
+        }
+        if looks_like_npgsql(s) {
+            let c = NpgsqlConnection::parse(s)
+                .map_err(|e| format!("is not a valid connection string: {e}"))?;
+            return Ok(DbTarget::Postgres {
+                conninfo: c.to_libpq(),
+            });
+        }
+        Err("is neither postgres://…, an Npgsql string (Host=…;Database=…), sqlite://PATH nor sqlite::memory:".into())
+    }
+
+    /// The URL with any password replaced by a mask.
+    pub fn redacted(&self) -> String {
+        let s = self.0.trim();
+        if looks_like_npgsql(s) {
+            return NpgsqlConnection::redacted(s);
+        }
+        match url::Url::parse(s) {
+            Ok(mut u) if u.password().is_some() => {
+                let _ = u.set_password(Some(MASK));
+                u.to_string()
+            }
+            Ok(u) => {
+                // a password in the query string (?password=…)
+                if u.query_pairs()
+                    .any(|(k, _)| k.eq_ignore_ascii_case("password"))
+                {
+                    let mut u2 = u.clone();
+                    let pairs: Vec<(String, String)> = u
+                        .query_pairs()
+                        .map(|(k, v)| {
+                            let v = if k.eq_ignore_ascii_case("password") {
+                                MASK.into()
+                            } else {
+                                v.into_owned()
+                            };
+                            (k.into_owned(), v)
+                        })
+                        .collect();
+                    u2.query_pairs_mut().clear().extend_pairs(pairs);
+                    u2.to_string()
+                } else {
+                    s.to_owned()
+                }
+            }
+            Err(_) => s.to_owned(),
+        }
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "DatabaseUrl({:?})", self.redacted())
+    }
+}
+
+impl fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.redacted())
+    }
+}
+
+impl Serialize for DatabaseUrl {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.redacted())
+    }
+}
+
+impl<'de> Deserialize<'de> for DatabaseUrl {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d).map(DatabaseUrl)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// No connection could be had in time: the database is down or the pool is exhausted.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    #[error(transparent)]
+    Query(#[from] diesel::result::Error),
+    #[error("migration failed: {0}")]
+    Migration(String),
+}
+
+impl DbError {
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, DbError::Query(diesel::result::Error::NotFound))
+    }
+
+    pub fn is_unique_violation(&self) -> bool {
+        matches!(
+            self,
+            DbError::Query(diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::UniqueViolation,
+                _
+            ))
+        )
+    }
+}
+
+/// Opens connections for the pool and sets the SQLite pragmas on each.
+pub struct Manager {
+    target: DbTarget,
+    busy_timeout_ms: u64,
+}
+
+impl r2d2::ManageConnection for Manager {
+    type Connection = DbConn;
+    type Error = diesel::ConnectionError;
+
+    fn connect(&self) -> Result<DbConn, Self::Error> {
+        match &self.target {
+            DbTarget::Postgres { conninfo } => Ok(DbConn::Postgresql(
+                diesel::PgConnection::establish(conninfo)?,
+            )),
+            DbTarget::Sqlite { path } => {
+                let mut c = diesel::SqliteConnection::establish(&sqlite_open_existing(path))?;
+                // WAL lets readers run beside one writer; busy_timeout makes writers wait for
+                // each other instead of failing; foreign keys are off by default in SQLite.
+                c.batch_execute(&format!(
+                    "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL; \
+                     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+                    self.busy_timeout_ms
+                ))
+                .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+                Ok(DbConn::Sqlite(c))
+            }
+        }
+    }
+
+    fn is_valid(&self, conn: &mut DbConn) -> Result<(), Self::Error> {
+        conn.batch_execute("SELECT 1")
+            .map_err(diesel::ConnectionError::CouldntSetupConfiguration)
+    }
+
+    fn has_broken(&self, conn: &mut DbConn) -> bool {
+        use diesel::connection::TransactionManager;
+        <<DbConn as diesel::Connection>::TransactionManager as TransactionManager<DbConn>>::is_broken_transaction_manager(conn)
+    }
+}
+
+/// A URI that opens the file read-write but never creates it: if the file disappears
+/// (volume gone, file removed), connecting fails instead of starting an empty database.
+fn sqlite_open_existing(path: &str) -> String {
+    if path == ":memory:" {
+        return path.to_owned();
+    }
+    let escaped = path
+        .replace('%', "%25")
+        .replace('?', "%3f")
+        .replace('#', "%23");
+    format!("file:{escaped}?mode=rw")
+}
+
+pub type PooledConn = r2d2::PooledConnection<Manager>;
+
+/// The shared handle: a pool plus what it points at.
+#[derive(Clone)]
+pub struct Db {
+    pool: r2d2::Pool<Manager>,
+    /// The SQLite file, checked on every checkout: open connections would go on working on
+    /// a file that was removed, hiding that the database is gone.
+    sqlite_file: Option<std::path::PathBuf>,
+    backend: Backend,
+    pool_timeout: Duration,
+}
+
+impl fmt::Debug for Db {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Db")
+            .field("backend", &self.backend)
+            .finish()
+    }
+}
+
+/// r2d2 logs connection errors itself; route them to tracing without the connection string.
+#[derive(Debug)]
+struct PoolErrors;
+
+impl r2d2::HandleError<diesel::ConnectionError> for PoolErrors {
+    fn handle_error(&self, error: diesel::ConnectionError) {
+        tracing::warn!(target: "xmeet::db", error = %error, "cannot open a database connection");
+    }
+}
+
+impl Db {
+    /// Build the pool without waiting for connections: a database that is down at start
+    /// makes `/health/ready` answer 503 until it is back, instead of failing the start.
+    pub fn connect(cfg: &DatabaseConfig) -> Result<Db, String> {
+        let target = cfg.url.target().map_err(|e| format!("database.url {e}"))?;
+        let backend = target.backend();
+        let mut max = cfg.max_connections.max(1);
+        let mut min = cfg.min_connections.min(max);
+        if let DbTarget::Sqlite { path } = &target {
+            if path == ":memory:" {
+                // every in-memory connection is its own database: keep exactly one
+                max = 1;
+                min = 1;
+            } else if let Some(parent) = std::path::Path::new(path).parent()
+                && !parent.as_os_str().is_empty()
+            {
+                std::fs::create_dir_all(parent).map_err(|e| {
+                    format!(
+                        "database.url: cannot create the folder {}: {e}",
+                        parent.display()
+                    )
+                })?;
+            }
+        }
+        let pool_timeout = Duration::from_secs(cfg.pool_timeout_secs.max(1));
+        let target_for_check = target.clone();
+        if let DbTarget::Sqlite { path } = &target
+            && path != ":memory:"
+        {
+            // Switch the file to WAL once, alone: several new connections doing it at the
+            // same moment would fight over the lock it needs.
+            let mut c = diesel::SqliteConnection::establish(path)
+                .map_err(|e| format!("database.url: cannot open the SQLite file {path}: {e}"))?;
+            c.batch_execute(&format!(
+                "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL;",
+                cfg.busy_timeout_ms
+            ))
+            .map_err(|e| format!("database.url: cannot set up the SQLite file {path}: {e}"))?;
+        }
+        let pool = r2d2::Pool::builder()
+            .max_size(max)
+            .min_idle(Some(min))
+            .connection_timeout(pool_timeout)
+            .test_on_check_out(true)
+            .error_handler(Box::new(PoolErrors))
+            .build_unchecked(Manager {
+                target: target.clone(),
+                busy_timeout_ms: cfg.busy_timeout_ms,
+            });
+        let sqlite_file = match &target_for_check {
+            DbTarget::Sqlite { path } if path != ":memory:" => Some(path.into()),
+            _ => None,
+        };
+        Ok(Db {
+            pool,
+            sqlite_file,
+            backend,
+            pool_timeout,
+        })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// A connection for blocking code (the CLI, or inside [`Db::run`]).
+    pub fn get(&self) -> Result<PooledConn, DbError> {
+        self.get_timeout(self.pool_timeout)
+    }
+
+    pub fn get_timeout(&self, timeout: Duration) -> Result<PooledConn, DbError> {
+        if let Some(file) = &self.sqlite_file
+            && !file.is_file()
+        {
+            return Err(DbError::Unavailable(format!(
+                "the SQLite file {} is missing",
+                file.display()
+            )));
+        }
+        self.pool
+            .get_timeout(timeout)
+            .map_err(|e| DbError::Unavailable(e.to_string()))
+    }
+
+    /// Run blocking diesel work on the blocking thread pool, never on an async worker.
+    pub async fn run<T, F>(&self, f: F) -> Result<T, DbError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConn) -> Result<T, DbError> + Send + 'static,
+    {
+        let db = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = db.get()?;
+            f(&mut conn)
+        })
+        .await
+        .map_err(|e| DbError::Unavailable(format!("database task failed: {e}")))?
+    }
+
+    /// Is the database answering? Used by `/health/ready`; waits at most `timeout`.
+    pub async fn ping(&self, timeout: Duration) -> Result<(), DbError> {
+        let db = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = db.get_timeout(timeout)?;
+            // touch a real table: with SQLite, `SELECT 1` would succeed on a locked file
+            conn.batch_execute("SELECT name FROM settings LIMIT 1")
+                .map_err(|e| DbError::Unavailable(e.to_string()))
+        })
+        .await
+        .map_err(|e| DbError::Unavailable(format!("database task failed: {e}")))?
+    }
+}

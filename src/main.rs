@@ -1,0 +1,15 @@
+use clap::Parser;
+use std::process::ExitCode;
+use xmeet::cli::{Cli, Command};
+use xmeet::commands;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let flags = cli.config_flags();
+    let loaded = xmeet::config::load(cli.config.clone(), flags);
+    match cli.command {
+        Command::Config { check } => commands::config(loaded, check),
+        Command::Migrate { status } => commands::migrate(loaded, status),
+        Command::Serve { role, .. } => commands::serve(loaded, role),
+    }
+}

@@ -1,0 +1,167 @@
+//! `xmeet serve`: one actix-web server per role, both in one process for `--role all`.
+
+use crate::cli::Role;
+use crate::config::Config;
+use crate::db::Db;
+use crate::http;
+use actix_web::dev::{Server, ServerHandle};
+use actix_web::{App, HttpServer, web};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub db: Db,
+}
+
+/// The servers of a running process.
+pub struct Running {
+    pub core_addr: Option<SocketAddr>,
+    pub template_addr: Option<SocketAddr>,
+    handles: Vec<ServerHandle>,
+    tasks: Vec<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+impl Running {
+    /// Stop accepting connections; with `graceful`, let in-flight requests finish first.
+    pub async fn stop(&self, graceful: bool) {
+        let stops = self.handles.iter().map(|h| h.stop(graceful));
+        futures_util::future::join_all(stops).await;
+    }
+
+    /// Wait until every server has stopped.
+    pub async fn wait(self) -> std::io::Result<()> {
+        for t in self.tasks {
+            t.await.map_err(std::io::Error::other)??;
+        }
+        Ok(())
+    }
+}
+
+fn workers() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
+}
+
+/// Time given to in-flight requests at shutdown: a create may be waiting for the bot.
+fn shutdown_timeout(config: &Config) -> u64 {
+    config.bot.timeout_secs.max(config.adfs.timeout_secs) + 5
+}
+
+fn core_server(state: &AppState, listen: &str) -> std::io::Result<(Server, SocketAddr)> {
+    let st = state.clone();
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(web::Data::new(st.db.clone()))
+            .app_data(web::Data::from(st.config.clone()))
+            .app_data(http::json_config(http::JSON_LIMIT))
+            .app_data(http::query_config())
+            .app_data(http::path_config())
+            .wrap(http::json_errors())
+            .wrap(actix_web::middleware::from_fn(|req, next| {
+                http::log_request("core", req, next)
+            }))
+            .configure(crate::core::routes)
+            .default_service(web::to(http::not_found))
+    })
+    .workers(workers())
+    .disable_signals()
+    .shutdown_timeout(shutdown_timeout(&state.config))
+    .bind(listen)?;
+    let addr = first_addr(&server.addrs(), listen)?;
+    Ok((server.run(), addr))
+}
+
+fn template_server(state: &AppState, listen: &str) -> std::io::Result<(Server, SocketAddr)> {
+    let st = state.clone();
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(web::Data::new(st.db.clone()))
+            .app_data(web::Data::from(st.config.clone()))
+            .app_data(http::json_config(http::JSON_LIMIT))
+            .app_data(http::query_config())
+            .app_data(http::path_config())
+            .wrap(http::json_errors())
+            .wrap(actix_web::middleware::from_fn(|req, next| {
+                http::log_request("template", req, next)
+            }))
+            .configure(crate::template::routes)
+            .default_service(web::to(http::not_found))
+    })
+    .workers(workers())
+    .disable_signals()
+    .shutdown_timeout(shutdown_timeout(&state.config))
+    .bind(listen)?;
+    let addr = first_addr(&server.addrs(), listen)?;
+    Ok((server.run(), addr))
+}
+
+fn first_addr(addrs: &[SocketAddr], listen: &str) -> std::io::Result<SocketAddr> {
+    addrs
+        .first()
+        .copied()
+        .ok_or_else(|| std::io::Error::other(format!("nothing is listening on {listen}")))
+}
+
+/// Bind the role's listeners and start serving. Must run inside an actix/tokio runtime.
+pub fn start(state: AppState, role: Role) -> std::io::Result<Running> {
+    let mut running = Running {
+        core_addr: None,
+        template_addr: None,
+        handles: Vec::new(),
+        tasks: Vec::new(),
+    };
+    let cfg = state.config.clone();
+    if matches!(role, Role::Core | Role::All) {
+        let (server, addr) = core_server(&state, &cfg.core.listen).map_err(|e| {
+            std::io::Error::new(e.kind(), format!("core.listen {}: {e}", cfg.core.listen))
+        })?;
+        running.core_addr = Some(addr);
+        running.handles.push(server.handle());
+        running.tasks.push(tokio::spawn(server));
+    }
+    if matches!(role, Role::Template | Role::All) {
+        let (server, addr) = template_server(&state, &cfg.template.listen).map_err(|e| {
+            std::io::Error::new(
+                e.kind(),
+                format!("template.listen {}: {e}", cfg.template.listen),
+            )
+        })?;
+        running.template_addr = Some(addr);
+        running.handles.push(server.handle());
+        running.tasks.push(tokio::spawn(server));
+    }
+    Ok(running)
+}
+
+/// Wait for SIGTERM or SIGINT.
+pub async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// How long to wait for the servers after a stop was asked for (beyond that, exit anyway).
+pub fn stop_grace(config: &Config) -> Duration {
+    Duration::from_secs(shutdown_timeout(config) + 5)
+}

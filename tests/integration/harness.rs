@@ -1,0 +1,265 @@
+//! The test harness: a fresh database per test on either backend, the real server on
+//! 127.0.0.1:0, and a TCP proxy that can cut PostgreSQL off.
+
+use diesel::Connection;
+use diesel::connection::SimpleConnection;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use tokio::net::{TcpListener, TcpStream};
+use xmeet::cli::Role;
+use xmeet::config::Config;
+use xmeet::db::{DatabaseUrl, Db};
+use xmeet::server::{AppState, Running};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Generate one test per backend from `async fn name(backend: Backend)`.
+#[macro_export]
+macro_rules! both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[actix_web::test]
+                async fn $name() {
+                    super::$name($crate::harness::Backend::Sqlite).await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[actix_web::test]
+                async fn $name() {
+                    super::$name($crate::harness::Backend::Postgres).await
+                }
+            )*
+        }
+    };
+}
+
+pub fn postgres_admin_url() -> String {
+    std::env::var("XMEET_TEST_POSTGRES_URL")
+        .ok()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+fn postgres_required() -> bool {
+    std::env::var("XMEET_REQUIRE_POSTGRES").is_ok_and(|v| v == "1" || v == "true")
+}
+
+/// A database that exists for one test: a temp SQLite file, or a new PostgreSQL database
+/// dropped when this value is dropped.
+#[allow(dead_code)] // read by the tests of later areas
+pub struct TestDb {
+    pub backend: Backend,
+    pub url: String,
+    pg_name: Option<String>,
+    pub dir: tempfile::TempDir,
+}
+
+impl TestDb {
+    /// `None` when PostgreSQL is wanted but unreachable and not required (the test skips).
+    pub fn new(backend: Backend) -> Option<TestDb> {
+        let dir = tempfile::tempdir().expect("temp dir");
+        match backend {
+            Backend::Sqlite => {
+                let url = format!("sqlite://{}", dir.path().join("xmeet.db").display());
+                Some(TestDb {
+                    backend,
+                    url,
+                    pg_name: None,
+                    dir,
+                })
+            }
+            Backend::Postgres => {
+                let admin = postgres_admin_url();
+                let mut conn = match diesel::PgConnection::establish(&admin) {
+                    Ok(c) => c,
+                    Err(e) if postgres_required() => {
+                        panic!(
+                            "XMEET_REQUIRE_POSTGRES=1 but PostgreSQL at {admin} is unreachable: {e}"
+                        )
+                    }
+                    Err(e) => {
+                        eprintln!(
+                            "skipping: PostgreSQL at {admin} is unreachable ({e}); set XMEET_TEST_POSTGRES_URL"
+                        );
+                        return None;
+                    }
+                };
+                let name = format!("xmeet_test_{}", uuid::Uuid::new_v4().simple());
+                conn.batch_execute(&format!("CREATE DATABASE {name}"))
+                    .expect("create test database");
+                let mut url = url::Url::parse(&admin).expect("XMEET_TEST_POSTGRES_URL is a URL");
+                url.set_path(&format!("/{name}"));
+                Some(TestDb {
+                    backend,
+                    url: url.to_string(),
+                    pg_name: Some(name),
+                    dir,
+                })
+            }
+        }
+    }
+
+    pub fn port(&self) -> Option<u16> {
+        url::Url::parse(&self.url).ok().and_then(|u| u.port())
+    }
+
+    /// The same database reached through `proxy` instead of directly.
+    pub fn url_via(&self, proxy: &TcpProxy) -> String {
+        let mut u = url::Url::parse(&self.url).expect("postgres url");
+        u.set_port(Some(proxy.addr.port())).expect("set port");
+        u.to_string()
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some(name) = &self.pg_name
+            && let Ok(mut conn) = diesel::PgConnection::establish(&postgres_admin_url())
+        {
+            let _ = conn.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+        }
+    }
+}
+
+/// A configuration for tests: loopback listeners on free ports, logs in the temp folder.
+pub fn test_config(db: &TestDb) -> Config {
+    let mut c = Config::default();
+    c.core.listen = "127.0.0.1:0".into();
+    c.template.listen = "127.0.0.1:0".into();
+    c.database.url = DatabaseUrl::new(db.url.clone());
+    c.database.pool_timeout_secs = 2;
+    c.database.busy_timeout_ms = 300;
+    c.log.dir = db.dir.path().join("logs").display().to_string();
+    c
+}
+
+#[allow(dead_code)]
+pub struct TestServer {
+    pub running: Running,
+    pub core: String,
+    pub template: String,
+    pub db: Db,
+    pub config: Arc<Config>,
+    pub http: reqwest::Client,
+}
+
+impl TestServer {
+    /// Migrate, seed and start both roles with `config`.
+    pub async fn start(config: Config) -> TestServer {
+        let config = Arc::new(config);
+        let db = Db::connect(&config.database).expect("pool");
+        {
+            let db = db.clone();
+            tokio::task::spawn_blocking(move || {
+                let mut conn = db.get().expect("connection");
+                xmeet::db::migrate::run_pending(&mut conn, |_| {}).expect("migrate");
+                xmeet::db::seed::seed(&mut conn).expect("seed");
+            })
+            .await
+            .expect("migrate task");
+        }
+        let running = xmeet::server::start(
+            AppState {
+                config: config.clone(),
+                db: db.clone(),
+            },
+            Role::All,
+        )
+        .expect("start server");
+        let core = format!("http://{}", running.core_addr.expect("core addr"));
+        let template = format!("http://{}", running.template_addr.expect("template addr"));
+        TestServer {
+            running,
+            core,
+            template,
+            db,
+            config,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    pub async fn stop(self) {
+        self.running.stop(true).await;
+        let _ = self.running.wait().await;
+    }
+}
+
+/// Forwards TCP to `target`; `set_down(true)` cuts every connection and refuses new ones
+/// (accepts and closes at once), so the database looks gone without touching the server.
+pub struct TcpProxy {
+    pub addr: SocketAddr,
+    down: Arc<AtomicBool>,
+    epoch: tokio::sync::watch::Sender<u64>,
+}
+
+impl TcpProxy {
+    pub async fn start(target: SocketAddr) -> TcpProxy {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");
+        let addr = listener.local_addr().expect("proxy addr");
+        let down = Arc::new(AtomicBool::new(false));
+        let (epoch, _) = tokio::sync::watch::channel(0u64);
+        let (d, e) = (down.clone(), epoch.clone());
+        tokio::spawn(async move {
+            loop {
+                let Ok((inbound, _)) = listener.accept().await else {
+                    return;
+                };
+                if d.load(Ordering::SeqCst) {
+                    drop(inbound);
+                    continue;
+                }
+                let mut cut = e.subscribe();
+                tokio::spawn(async move {
+                    let Ok(mut outbound) = TcpStream::connect(target).await else {
+                        return;
+                    };
+                    let mut inbound = inbound;
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
+                        _ = cut.changed() => {}
+                    }
+                });
+            }
+        });
+        TcpProxy { addr, down, epoch }
+    }
+
+    pub fn set_down(&self, down: bool) {
+        self.down.store(down, Ordering::SeqCst);
+        if down {
+            self.epoch.send_modify(|e| *e += 1);
+        }
+    }
+}
+
+/// The guide's example env files (chapter 4, step 4), from the shared reference folder.
+pub fn guide_env(file: &str) -> std::collections::BTreeMap<String, String> {
+    let dir = std::env::var("XMEET_GUIDE_ENV_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/reference/guide-env")
+        });
+    let path = dir.join(file);
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read the guide's {}: {e}", path.display()));
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+        .collect()
+}
+
+/// Path of the built `xmeet` binary, for tests of the command line.
+pub fn xmeet_bin() -> &'static str {
+    env!("CARGO_BIN_EXE_xmeet")
+}
