@@ -184,11 +184,14 @@ pub fn serve(loaded: Result<LoadedConfig, ValidationError>, role: Role) -> ExitC
             "bot.url (ExpressOptions__Uri) is not set: conferences cannot be booked until it is"
         );
     }
-    let state = AppState {
-        config: config.clone(),
-        db,
-    };
     let system = actix_web::rt::System::new();
+    let state = match AppState::new(config.clone(), db, role) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!(target: "xmeet::server", "{e}");
+            return failure(e);
+        }
+    };
     let result = system.block_on(async move {
         let running = server::start(state, role)?;
         tracing::info!(

@@ -60,6 +60,12 @@ impl AppError {
         self
     }
 
+    /// An error whose message the person in Outlook reads, in their language.
+    pub fn coded(status: StatusCode, code: &'static str, lang: crate::i18n::Lang) -> Self {
+        let message = crate::i18n::message(code, lang).unwrap_or(code);
+        Self::new(status, code, message)
+    }
+
     pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, code, message)
     }
@@ -274,6 +280,17 @@ pub async fn log_request(
         .unwrap_or_default();
     let res = next.call(req).await?;
     let status = res.status().as_u16();
+    let route = res
+        .request()
+        .match_pattern()
+        .unwrap_or_else(|| "unmatched".to_owned());
+    crate::metrics::http_request(
+        role,
+        &route,
+        method.as_str(),
+        status,
+        started.elapsed().as_secs_f64(),
+    );
     let ms = format!("{:.2}", started.elapsed().as_secs_f64() * 1000.0);
     if status >= 500 {
         tracing::warn!(target: "xmeet::access", role, %method, %path, status, %ms, peer, "request");

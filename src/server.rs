@@ -15,6 +15,50 @@ use std::time::Duration;
 pub struct AppState {
     pub config: Arc<Config>,
     pub db: Db,
+    /// `None` while `adfs.url` is not configured.
+    pub adfs: Option<Arc<crate::adfs::Adfs>>,
+    /// `None` while `bot.url` is not configured.
+    pub bot: Option<crate::bot::BotClient>,
+    pub renderer: Arc<crate::render::Renderer>,
+    /// The add-in's log (core role only).
+    pub client_log: Option<Arc<crate::core::client_log::ClientLog>>,
+}
+
+impl AppState {
+    /// Build the clients a role needs; errors name the key (a CA file that cannot be read …).
+    pub fn new(config: Arc<Config>, db: Db, role: Role) -> Result<AppState, String> {
+        let core = matches!(role, Role::Core | Role::All);
+        let adfs = if core {
+            crate::adfs::Adfs::new(&config)?
+        } else {
+            None
+        };
+        let bot = if core {
+            crate::bot::BotClient::new(&config)?
+        } else {
+            None
+        };
+        let client_log = if core {
+            Some(Arc::new(crate::core::client_log::ClientLog::open(&config)?))
+        } else {
+            None
+        };
+        Ok(AppState {
+            config,
+            db,
+            adfs,
+            bot,
+            renderer: Arc::new(crate::render::Renderer::new()),
+            client_log,
+        })
+    }
+
+    /// Background work: AD FS discovery and keys. Call inside the runtime.
+    pub fn spawn_background(&self) {
+        if let Some(adfs) = &self.adfs {
+            adfs.spawn_background();
+        }
+    }
 }
 
 /// The servers of a running process.
@@ -58,6 +102,7 @@ fn core_server(state: &AppState, listen: &str) -> std::io::Result<(Server, Socke
         App::new()
             .app_data(web::Data::new(st.db.clone()))
             .app_data(web::Data::from(st.config.clone()))
+            .app_data(web::Data::new(st.clone()))
             .app_data(http::json_config(http::JSON_LIMIT))
             .app_data(http::query_config())
             .app_data(http::path_config())
@@ -82,6 +127,7 @@ fn template_server(state: &AppState, listen: &str) -> std::io::Result<(Server, S
         App::new()
             .app_data(web::Data::new(st.db.clone()))
             .app_data(web::Data::from(st.config.clone()))
+            .app_data(web::Data::new(st.clone()))
             .app_data(http::json_config(http::JSON_LIMIT))
             .app_data(http::query_config())
             .app_data(http::path_config())
@@ -116,6 +162,7 @@ pub fn start(state: AppState, role: Role) -> std::io::Result<Running> {
         tasks: Vec::new(),
     };
     let cfg = state.config.clone();
+    state.spawn_background();
     if matches!(role, Role::Core | Role::All) {
         let (server, addr) = core_server(&state, &cfg.core.listen).map_err(|e| {
             std::io::Error::new(e.kind(), format!("core.listen {}: {e}", cfg.core.listen))

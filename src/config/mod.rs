@@ -17,7 +17,7 @@ use std::path::PathBuf;
 
 pub use layers::{ConfigSources, LoadedConfig, load, load_from};
 pub use secret::Secret;
-pub use validate::ValidationError;
+pub use validate::{ValidationError, bare_token};
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]

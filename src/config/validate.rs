@@ -30,14 +30,18 @@ impl fmt::Display for ValidationError {
 
 impl std::error::Error for ValidationError {}
 
-/// Tidy values that several spellings can express.
-pub fn normalize(c: &mut Config) {
-    // ExpressOptions__Token carries "Bearer " in the guide's core.env; we add it ourselves.
-    let token = c.bot.token.expose().trim();
-    let bare = match token.get(..7) {
+/// A bot token without a leading `Bearer ` (the guide's core.env writes it; we add it).
+pub fn bare_token(token: &str) -> &str {
+    let token = token.trim();
+    match token.get(..7) {
         Some(p) if p.eq_ignore_ascii_case("bearer ") => token[7..].trim(),
         _ => token,
-    };
+    }
+}
+
+/// Tidy values that several spellings can express.
+pub fn normalize(c: &mut Config) {
+    let bare = bare_token(c.bot.token.expose());
     if bare != c.bot.token.expose() {
         c.bot.token = super::Secret::new(bare);
     }

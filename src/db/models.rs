@@ -110,3 +110,44 @@ impl TruncateNanos for NaiveDateTime {
         self.with_nanosecond(micros).unwrap_or(self)
     }
 }
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = conferences, primary_key(call_id))]
+pub struct Conference {
+    pub call_id: String,
+    pub creator: String,
+    pub name: String,
+    pub start_at: NaiveDateTime,
+    pub end_at: NaiveDateTime,
+    pub link_id: Option<String>,
+    pub link_type: String,
+    pub link: Option<String>,
+    pub access_code: Option<String>,
+    pub sip_number: Option<String>,
+    pub members: String,
+    pub admins: String,
+    pub locale: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub deleted_at: Option<NaiveDateTime>,
+}
+
+#[derive(Debug, Clone, Insertable, AsChangeset)]
+#[diesel(table_name = conferences, primary_key(call_id))]
+pub struct NewConference {
+    pub call_id: String,
+    pub creator: String,
+    pub name: String,
+    pub start_at: NaiveDateTime,
+    pub end_at: NaiveDateTime,
+    pub link_id: Option<String>,
+    pub link_type: String,
+    pub link: Option<String>,
+    pub access_code: Option<String>,
+    pub sip_number: Option<String>,
+    pub members: String,
+    pub admins: String,
+    pub locale: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}

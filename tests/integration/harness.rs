@@ -167,14 +167,8 @@ impl TestServer {
             .await
             .expect("migrate task");
         }
-        let running = xmeet::server::start(
-            AppState {
-                config: config.clone(),
-                db: db.clone(),
-            },
-            Role::All,
-        )
-        .expect("start server");
+        let state = AppState::new(config.clone(), db.clone(), Role::All).expect("app state");
+        let running = xmeet::server::start(state, Role::All).expect("start server");
         let core = format!("http://{}", running.core_addr.expect("core addr"));
         let template = format!("http://{}", running.template_addr.expect("template addr"));
         TestServer {
@@ -190,6 +184,51 @@ impl TestServer {
     pub async fn stop(self) {
         self.running.stop(true).await;
         let _ = self.running.wait().await;
+    }
+}
+
+/// A server wired to a fake AD FS and a fake bot.
+#[allow(dead_code)] // the database is kept alive (and dropped) with the environment
+pub struct TestEnv {
+    pub db: TestDb,
+    pub adfs: crate::fakes::FakeAdfs,
+    pub bot: crate::fakes::FakeBot,
+    pub srv: TestServer,
+}
+
+/// The configuration for a server that talks to `adfs` and `bot`.
+pub fn configure_fakes(c: &mut Config, adfs: &crate::fakes::FakeAdfs, bot: &crate::fakes::FakeBot) {
+    use crate::fakes::*;
+    c.adfs.url = adfs.url.clone();
+    c.adfs.client_id = CLIENT_ID.into();
+    c.adfs.client_secret = xmeet::config::Secret::new(CLIENT_SECRET);
+    c.adfs.resource = RESOURCE.into();
+    c.adfs.sip_claim = "sip".into();
+    c.bot.url = bot.url.clone();
+    c.bot.auth = xmeet::config::BotAuth::Bearer;
+    c.bot.token = xmeet::config::Secret::new(BOT_TOKEN);
+    c.bot.timeout_secs = 5;
+}
+
+impl TestEnv {
+    /// Fakes plus a server; `tweak` adjusts the configuration. `None`: PostgreSQL skipped.
+    pub async fn start(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Option<TestEnv> {
+        let db = TestDb::new(backend)?;
+        let adfs = crate::fakes::FakeAdfs::start().await;
+        let bot = crate::fakes::FakeBot::start().await;
+        let mut c = test_config(&db);
+        configure_fakes(&mut c, &adfs, &bot);
+        tweak(&mut c);
+        let srv = TestServer::start(c).await;
+        Some(TestEnv { db, adfs, bot, srv })
+    }
+
+    pub fn token(&self, email: &str) -> String {
+        self.adfs.token_for(email)
+    }
+
+    pub fn core(&self, path: &str) -> String {
+        format!("{}{path}", self.srv.core)
     }
 }
 
