@@ -73,11 +73,26 @@ pub enum Command {
         #[arg(long)]
         status: bool,
     },
+    /// Console accounts.
+    Admin {
+        #[command(subcommand)]
+        action: AdminCommand,
+    },
     /// Print the effective configuration as TOML, secrets masked.
     Config {
         /// Only validate: exit 0 when valid, 2 when not.
         #[arg(long)]
         check: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Set an account's password, read from the first line of stdin (the account is created
+    /// when it does not exist). Ends the account's console sessions.
+    SetPassword {
+        #[arg(long)]
+        login: String,
     },
 }
 

@@ -118,6 +118,46 @@ pub fn migrate(loaded: Result<LoadedConfig, ValidationError>, status_only: bool)
     }
 }
 
+/// `xmeet admin …`.
+pub fn admin(
+    loaded: Result<LoadedConfig, ValidationError>,
+    action: crate::cli::AdminCommand,
+) -> ExitCode {
+    let loaded = match loaded {
+        Ok(l) => l,
+        Err(e) => return config_error(&e),
+    };
+    crate::logging::init_cli(Some(&loaded.config));
+    let db = match open_db(&loaded.config) {
+        Ok(db) => db,
+        Err(code) => return code,
+    };
+    if let Err(e) = prepare_schema(&loaded.config, &db) {
+        return failure(e);
+    }
+    match action {
+        crate::cli::AdminCommand::SetPassword { login } => {
+            let mut line = String::new();
+            if let Err(e) = std::io::stdin().read_line(&mut line) {
+                return failure(format!("cannot read the password from stdin: {e}"));
+            }
+            let password = line.trim_end_matches(['\r', '\n']);
+            match crate::template::auth::set_password(&db, &login, password) {
+                Ok(true) => println!(
+                    "created the account `{}` with the given password",
+                    login.trim().to_lowercase()
+                ),
+                Ok(false) => println!(
+                    "password of `{}` set; its console sessions have ended",
+                    login.trim().to_lowercase()
+                ),
+                Err(e) => return failure(e),
+            }
+            ExitCode::SUCCESS
+        }
+    }
+}
+
 /// Before serving: migrate where allowed, otherwise refuse to run on an old schema.
 fn prepare_schema(config: &Config, db: &Db) -> Result<(), String> {
     let mut conn = db

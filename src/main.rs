@@ -11,5 +11,6 @@ fn main() -> ExitCode {
         Command::Config { check } => commands::config(loaded, check),
         Command::Migrate { status } => commands::migrate(loaded, status),
         Command::Serve { role, .. } => commands::serve(loaded, role),
+        Command::Admin { action } => commands::admin(loaded, action),
     }
 }

@@ -22,6 +22,9 @@ pub struct AppState {
     pub renderer: Arc<crate::render::Renderer>,
     /// The add-in's log (core role only).
     pub client_log: Option<Arc<crate::core::client_log::ClientLog>>,
+    /// Console tokens (template role only).
+    pub admin_jwt: Option<Arc<crate::template::auth::AdminJwt>>,
+    pub login_brake: Option<Arc<crate::template::auth::LoginBrake>>,
 }
 
 impl AppState {
@@ -43,6 +46,17 @@ impl AppState {
         } else {
             None
         };
+        let template = matches!(role, Role::Template | Role::All);
+        let (admin_jwt, login_brake) = if template {
+            (
+                Some(Arc::new(crate::template::auth::AdminJwt::load(
+                    &config, &db,
+                )?)),
+                Some(Arc::new(crate::template::auth::LoginBrake::new(&config))),
+            )
+        } else {
+            (None, None)
+        };
         Ok(AppState {
             config,
             db,
@@ -50,6 +64,8 @@ impl AppState {
             bot,
             renderer: Arc::new(crate::render::Renderer::new()),
             client_log,
+            admin_jwt,
+            login_brake,
         })
     }
 

@@ -202,6 +202,22 @@ impl DbError {
     }
 }
 
+/// Take the write lock on `table` at the start of a transaction that reads before it writes
+/// (e.g. "is this the last admin?"), so two such transactions cannot both act on the same
+/// reading. Backend-specific SQL lives here and nowhere else.
+pub fn lock_table(conn: &mut DbConn, table: &str) -> Result<(), DbError> {
+    match conn {
+        DbConn::Postgresql(c) => {
+            c.batch_execute(&format!("LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE"))?
+        }
+        // a write that changes nothing still takes SQLite's write lock (waiting busy_timeout)
+        DbConn::Sqlite(c) => {
+            c.batch_execute(&format!("UPDATE {table} SET id = id WHERE id = -1"))?
+        }
+    }
+    Ok(())
+}
+
 /// Opens connections for the pool and sets the SQLite pragmas on each.
 pub struct Manager {
     target: DbTarget,

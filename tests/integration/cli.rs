@@ -244,3 +244,67 @@ mod reqwest {
         })
     }
 }
+
+#[test]
+fn admin_set_password_from_stdin() {
+    use std::io::Write;
+    let Some(db) = TestDb::new(Backend::Sqlite) else {
+        return;
+    };
+    let env = [("XMEET_DATABASE__URL".to_owned(), db.url.clone())];
+    let run = |args: &[&str], stdin: &str| {
+        let mut child = Command::new(xmeet_bin())
+            .args(args)
+            .current_dir(db.dir.path())
+            .env_clear()
+            .envs(env.iter().cloned())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let o = run(&["admin", "set-password", "--login", "admin"], "short\n");
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o).contains("at least 10 characters"));
+    let o = run(
+        &["admin", "set-password", "--login", "admin"],
+        "a long enough password\n",
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("password of `admin` set"));
+    let o = run(
+        &["admin", "set-password", "--login", "Rescue"],
+        "another long password\n",
+    );
+    assert!(
+        text(&o).contains("created the account `rescue`"),
+        "{}",
+        text(&o)
+    );
+    // the password is stored as an Argon2id hash and the forced change is over
+    use diesel::prelude::*;
+    let mut c =
+        diesel::SqliteConnection::establish(db.url.trim_start_matches("sqlite://")).unwrap();
+    let rows: Vec<(String, String, bool)> = xmeet::db::schema::admins::table
+        .select((
+            xmeet::db::schema::admins::login,
+            xmeet::db::schema::admins::password_hash,
+            xmeet::db::schema::admins::must_change_password,
+        ))
+        .order(xmeet::db::schema::admins::login)
+        .load(&mut c)
+        .unwrap();
+    assert_eq!(rows.len(), 2);
+    for (login, hash, must) in rows {
+        assert!(hash.starts_with("$argon2id$"), "{login}: {hash}");
+        assert!(!must);
+    }
+}

@@ -649,4 +649,25 @@ crate::both_backends!(
     idempotent_retries_book_once,
     nobody_reaches_someone_elses_conference,
     change_keeps_the_policy_and_maps_bot_errors,
+    host_overrides_reach_the_bot,
 );
+
+/// `http.host_overrides` replaces docker's extra_hosts: the bot's name resolves to the
+/// configured address.
+async fn host_overrides_reach_the_bot(backend: Backend) {
+    let Some(env) = TestEnv::start(backend, |c| {
+        let u = url::Url::parse(&c.bot.url).unwrap();
+        c.bot.url = format!("http://bot.xmeet.invalid:{}{}", u.port().unwrap(), u.path());
+        c.http
+            .host_overrides
+            .insert("bot.xmeet.invalid".into(), "127.0.0.1".into());
+    })
+    .await
+    else {
+        return;
+    };
+    let (s, b) = post(&env, &env.token("alice@example.com"), &request()).await;
+    assert_eq!(s, 201, "{b}");
+    assert_eq!(env.bot.count("POST"), 1);
+    env.srv.stop().await;
+}

@@ -12,3 +12,4 @@ mod core_invitation;
 mod core_openapi;
 mod health;
 mod migrations;
+mod template_api;
