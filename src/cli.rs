@@ -73,6 +73,32 @@ pub enum Command {
         #[arg(long)]
         status: bool,
     },
+    /// Check the Conference Notifier Bot and AD FS end to end, the way the guide's curl
+    /// commands do. Exit 0 when nothing failed (warnings allowed), 1 when a step failed,
+    /// 2 when the configuration is invalid.
+    BotCheck {
+        /// One JSON document for monitoring.
+        #[arg(long)]
+        json: bool,
+        /// Print the equivalent curl commands (secrets masked) instead of running the checks.
+        #[arg(long, conflicts_with = "json")]
+        curl: bool,
+        /// Seconds to wait for each answer (default: bot.timeout_secs, adfs.timeout_secs).
+        #[arg(long, value_name = "SECS")]
+        timeout: Option<u64>,
+        /// Really create the guide's test conference `test_plugin_001`.
+        #[arg(long, requires = "creator")]
+        create: bool,
+        /// Its creator: an active eXpress user's e-mail.
+        #[arg(long, value_name = "EMAIL")]
+        creator: Option<String>,
+        /// Its members (default: the creator).
+        #[arg(long, value_name = "EMAIL", num_args = 1..)]
+        members: Vec<String>,
+        /// Delete the test conference again.
+        #[arg(long, requires = "create")]
+        cleanup: bool,
+    },
     /// Console accounts.
     Admin {
         #[command(subcommand)]

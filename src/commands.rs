@@ -118,6 +118,40 @@ pub fn migrate(loaded: Result<LoadedConfig, ValidationError>, status_only: bool)
     }
 }
 
+/// `xmeet bot-check`.
+pub fn bot_check(
+    loaded: Result<LoadedConfig, ValidationError>,
+    opts: crate::botcheck::Options,
+) -> ExitCode {
+    crate::logging::init_cli(loaded.as_ref().ok().map(|l| &l.config));
+    if opts.curl {
+        return match &loaded {
+            Ok(l) => {
+                print!("{}", crate::botcheck::curl(&l.config, &opts));
+                ExitCode::SUCCESS
+            }
+            Err(e) => config_error(e),
+        };
+    }
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => return failure(e),
+    };
+    let report = runtime.block_on(crate::botcheck::run(loaded, &opts));
+    if opts.json {
+        match serde_json::to_string_pretty(&report) {
+            Ok(j) => println!("{j}"),
+            Err(e) => return failure(e),
+        }
+    } else {
+        print!("{}", crate::botcheck::text(&report));
+    }
+    ExitCode::from(report.exit_code)
+}
+
 /// `xmeet admin …`.
 pub fn admin(
     loaded: Result<LoadedConfig, ValidationError>,

@@ -6,6 +6,7 @@
 
 pub mod adfs;
 pub mod bot;
+pub mod botcheck;
 pub mod cli;
 pub mod commands;
 pub mod config;

@@ -12,5 +12,25 @@ fn main() -> ExitCode {
         Command::Migrate { status } => commands::migrate(loaded, status),
         Command::Serve { role, .. } => commands::serve(loaded, role),
         Command::Admin { action } => commands::admin(loaded, action),
+        Command::BotCheck {
+            json,
+            curl,
+            timeout,
+            create,
+            creator,
+            members,
+            cleanup,
+        } => commands::bot_check(
+            loaded,
+            xmeet::botcheck::Options {
+                json,
+                curl,
+                timeout_secs: timeout,
+                create,
+                creator,
+                members,
+                cleanup,
+            },
+        ),
     }
 }

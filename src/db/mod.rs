@@ -36,6 +36,16 @@ impl Backend {
     }
 }
 
+/// libpq settings added unless the URL names them: a connection attempt gives up after 5 s,
+/// and TCP keepalives notice a vanished server within a minute instead of never.
+const NETWORK_DEFAULTS: [(&str, &str); 5] = [
+    ("connect_timeout", "5"),
+    ("keepalives", "1"),
+    ("keepalives_idle", "15"),
+    ("keepalives_interval", "5"),
+    ("keepalives_count", "3"),
+];
+
 /// `database.url` as written by the operator. It may hold a password, so it is shown
 /// (`Debug`, `Display`, `Serialize`) with the password masked.
 #[derive(Clone, PartialEq, Eq)]
@@ -84,9 +94,19 @@ impl DatabaseUrl {
     pub fn target(&self) -> Result<DbTarget, String> {
         let s = self.0.trim();
         if s.starts_with("postgres://") || s.starts_with("postgresql://") {
-            url::Url::parse(s).map_err(|e| format!("is not a valid PostgreSQL URL: {e}"))?;
+            let mut u =
+                url::Url::parse(s).map_err(|e| format!("is not a valid PostgreSQL URL: {e}"))?;
+            let given: Vec<String> = u.query_pairs().map(|(k, _)| k.into_owned()).collect();
+            let missing: Vec<(&str, &str)> = NETWORK_DEFAULTS
+                .iter()
+                .filter(|(k, _)| !given.iter().any(|g| g == k))
+                .copied()
+                .collect();
+            if !missing.is_empty() {
+                u.query_pairs_mut().extend_pairs(missing);
+            }
             return Ok(DbTarget::Postgres {
-                conninfo: s.to_owned(),
+                conninfo: u.to_string(),
             });
         }
         if s == "sqlite::memory:" {
@@ -105,9 +125,13 @@ impl DatabaseUrl {
         if looks_like_npgsql(s) {
             let c = NpgsqlConnection::parse(s)
                 .map_err(|e| format!("is not a valid connection string: {e}"))?;
-            return Ok(DbTarget::Postgres {
-                conninfo: c.to_libpq(),
-            });
+            let mut conninfo = c.to_libpq();
+            for (k, v) in NETWORK_DEFAULTS {
+                if !conninfo.contains(&format!("{k}=")) {
+                    conninfo.push_str(&format!(" {k}={v}"));
+                }
+            }
+            return Ok(DbTarget::Postgres { conninfo });
         }
         Err("is neither postgres://…, an Npgsql string (Host=…;Database=…), sqlite://PATH nor sqlite::memory:".into())
     }

@@ -177,7 +177,11 @@ impl TestServer {
             template,
             db,
             config,
-            http: reqwest::Client::new(),
+            // a hung request fails the test instead of hanging it
+            http: reqwest::Client::builder()
+                .timeout(std::time::Duration::from_secs(60))
+                .build()
+                .expect("http client"),
         }
     }
 
@@ -241,33 +245,44 @@ pub struct TcpProxy {
 }
 
 impl TcpProxy {
+    /// The proxy runs on a thread and runtime of its own: a test that blocks its own thread
+    /// on the database (through this proxy) must not stop the proxy too.
     pub async fn start(target: SocketAddr) -> TcpProxy {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");
-        let addr = listener.local_addr().expect("proxy addr");
+        let std_listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind proxy");
+        std_listener.set_nonblocking(true).expect("nonblocking");
+        let addr = std_listener.local_addr().expect("proxy addr");
         let down = Arc::new(AtomicBool::new(false));
         let (epoch, _) = tokio::sync::watch::channel(0u64);
         let (d, e) = (down.clone(), epoch.clone());
-        tokio::spawn(async move {
-            loop {
-                let Ok((inbound, _)) = listener.accept().await else {
-                    return;
-                };
-                if d.load(Ordering::SeqCst) {
-                    drop(inbound);
-                    continue;
-                }
-                let mut cut = e.subscribe();
-                tokio::spawn(async move {
-                    let Ok(mut outbound) = TcpStream::connect(target).await else {
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .enable_all()
+                .build()
+                .expect("proxy runtime");
+            rt.block_on(async move {
+                let listener = TcpListener::from_std(std_listener).expect("proxy listener");
+                loop {
+                    let Ok((inbound, _)) = listener.accept().await else {
                         return;
                     };
-                    let mut inbound = inbound;
-                    tokio::select! {
-                        _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
-                        _ = cut.changed() => {}
+                    if d.load(Ordering::SeqCst) {
+                        drop(inbound);
+                        continue;
                     }
-                });
-            }
+                    let mut cut = e.subscribe();
+                    tokio::spawn(async move {
+                        let Ok(mut outbound) = TcpStream::connect(target).await else {
+                            return;
+                        };
+                        let mut inbound = inbound;
+                        tokio::select! {
+                            _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
+                            _ = cut.changed() => {}
+                        }
+                    });
+                }
+            });
         });
         TcpProxy { addr, down, epoch }
     }
