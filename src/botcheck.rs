@@ -75,7 +75,13 @@ impl Recorder {
         self.started = Instant::now();
     }
 
-    fn push(&mut self, name: &'static str, status: Status, detail: impl Into<String>, hint: Option<String>) {
+    fn push(
+        &mut self,
+        name: &'static str,
+        status: Status,
+        detail: impl Into<String>,
+        hint: Option<String>,
+    ) {
         self.steps.push(Step {
             name,
             status,
@@ -128,7 +134,11 @@ pub async fn run(loaded: Result<LoadedConfig, ValidationError>, opts: &Options) 
         Ok(l) => l.config,
         Err(e) => {
             r.push("configuration", Status::Fail, e.to_string(), hint("fix the key named above; `xmeet config --check` validates without checking anything else"));
-            return Report { ok: false, exit_code: 2, steps: r.steps };
+            return Report {
+                ok: false,
+                exit_code: 2,
+                steps: r.steps,
+            };
         }
     };
     if let Some(t) = opts.timeout_secs {
@@ -136,25 +146,56 @@ pub async fn run(loaded: Result<LoadedConfig, ValidationError>, opts: &Options) 
         config.adfs.timeout_secs = t.max(1);
     }
     if opts.create && opts.creator.as_deref().is_none_or(|c| c.trim().is_empty()) {
-        r.push("configuration", Status::Fail, "--create needs --creator EMAIL (an active eXpress user)", hint("add --creator you@company.example"));
-        return Report { ok: false, exit_code: 2, steps: r.steps };
+        r.push(
+            "configuration",
+            Status::Fail,
+            "--create needs --creator EMAIL (an active eXpress user)",
+            hint("add --creator you@company.example"),
+        );
+        return Report {
+            ok: false,
+            exit_code: 2,
+            steps: r.steps,
+        };
     }
     let bot_client = BotClient::new(&config);
     let adfs = Adfs::new(&config);
     match (&bot_client, &adfs) {
         (Err(e), _) | (_, Err(e)) => {
-            r.push("configuration", Status::Fail, e.clone(), hint("check tls.ca_files, tls.ca_dir and http.host_overrides"));
-            return Report { ok: false, exit_code: 2, steps: r.steps };
+            r.push(
+                "configuration",
+                Status::Fail,
+                e.clone(),
+                hint("check tls.ca_files, tls.ca_dir and http.host_overrides"),
+            );
+            return Report {
+                ok: false,
+                exit_code: 2,
+                steps: r.steps,
+            };
         }
         _ => {}
     }
     let bot_client = bot_client.ok().flatten();
     let adfs = adfs.ok().flatten();
-    r.push("configuration", Status::Ok, format!(
-        "valid; bot {}; AD FS {}",
-        if config.bot.url.is_empty() { "not set" } else { &config.bot.url },
-        if config.adfs.url.is_empty() { "not set" } else { &config.adfs.url },
-    ), None);
+    r.push(
+        "configuration",
+        Status::Ok,
+        format!(
+            "valid; bot {}; AD FS {}",
+            if config.bot.url.is_empty() {
+                "not set"
+            } else {
+                &config.bot.url
+            },
+            if config.adfs.url.is_empty() {
+                "not set"
+            } else {
+                &config.adfs.url
+            },
+        ),
+        None,
+    );
 
     database(&mut r, &config).await;
 
@@ -181,7 +222,12 @@ async fn database(r: &mut Recorder, config: &Config) {
     let db = match crate::db::Db::connect(&config.database) {
         Ok(db) => db,
         Err(e) => {
-            r.push("database", Status::Fail, e, hint("check database.url (legacy DatabaseOptions__Connection)"));
+            r.push(
+                "database",
+                Status::Fail,
+                e,
+                hint("check database.url (legacy DatabaseOptions__Connection)"),
+            );
             return;
         }
     };
@@ -201,7 +247,12 @@ async fn database(r: &mut Recorder, config: &Config) {
 
 async fn bot_steps(r: &mut Recorder, config: &Config, bot: &BotClient, opts: &Options) {
     let Ok(url) = url::Url::parse(bot.base()) else {
-        r.push("bot host resolves", Status::Fail, "bot.url is not a URL", hint("fix bot.url"));
+        r.push(
+            "bot host resolves",
+            Status::Fail,
+            "bot.url is not a URL",
+            hint("fix bot.url"),
+        );
         return;
     };
     let host = url.host_str().unwrap_or_default().to_owned();
@@ -210,15 +261,35 @@ async fn bot_steps(r: &mut Recorder, config: &Config, bot: &BotClient, opts: &Op
 
     // DNS (or the configured override)
     r.start();
-    let addrs: Vec<SocketAddr> = if let Some(ip) = config.http.host_overrides.get(&host).and_then(|ip| ip.parse().ok()) {
-        r.push("bot host resolves", Status::Ok, format!("{host} → {ip} (http.host_overrides)"), None);
+    let addrs: Vec<SocketAddr> = if let Some(ip) = config
+        .http
+        .host_overrides
+        .get(&host)
+        .and_then(|ip| ip.parse().ok())
+    {
+        r.push(
+            "bot host resolves",
+            Status::Ok,
+            format!("{host} → {ip} (http.host_overrides)"),
+            None,
+        );
         vec![SocketAddr::new(ip, port)]
     } else {
-        match tokio::time::timeout(bot.timeout(), tokio::net::lookup_host((host.as_str(), port))).await {
+        match tokio::time::timeout(
+            bot.timeout(),
+            tokio::net::lookup_host((host.as_str(), port)),
+        )
+        .await
+        {
             Ok(Ok(a)) => {
                 let a: Vec<SocketAddr> = a.collect();
                 let shown: Vec<String> = a.iter().map(|x| x.ip().to_string()).collect();
-                r.push("bot host resolves", Status::Ok, format!("{host} → {}", shown.join(", ")), None);
+                r.push(
+                    "bot host resolves",
+                    Status::Ok,
+                    format!("{host} → {}", shown.join(", ")),
+                    None,
+                );
                 a
             }
             Ok(Err(e)) => {
@@ -226,12 +297,22 @@ async fn bot_steps(r: &mut Recorder, config: &Config, bot: &BotClient, opts: &Op
                 Vec::new()
             }
             Err(_) => {
-                r.push("bot host resolves", Status::Fail, format!("resolving {host} timed out"), hint("check the DNS of this host"));
+                r.push(
+                    "bot host resolves",
+                    Status::Fail,
+                    format!("resolving {host} timed out"),
+                    hint("check the DNS of this host"),
+                );
                 Vec::new()
             }
         }
     };
-    let later = ["bot TCP connect", "bot TLS", "bot refuses unauthenticated calls", "bot accepts our credentials"];
+    let later = [
+        "bot TCP connect",
+        "bot TLS",
+        "bot refuses unauthenticated calls",
+        "bot accepts our credentials",
+    ];
     if addrs.is_empty() {
         for s in later {
             r.skip(s, "the bot host does not resolve");
@@ -244,7 +325,12 @@ async fn bot_steps(r: &mut Recorder, config: &Config, bot: &BotClient, opts: &Op
     let mut connected = None;
     let mut last_err = String::new();
     for a in &addrs {
-        match tokio::time::timeout(bot.timeout().min(Duration::from_secs(10)), tokio::net::TcpStream::connect(a)).await {
+        match tokio::time::timeout(
+            bot.timeout().min(Duration::from_secs(10)),
+            tokio::net::TcpStream::connect(a),
+        )
+        .await
+        {
             Ok(Ok(_)) => {
                 connected = Some(*a);
                 break;
@@ -254,7 +340,12 @@ async fn bot_steps(r: &mut Recorder, config: &Config, bot: &BotClient, opts: &Op
         }
     }
     match connected {
-        Some(a) => r.push("bot TCP connect", Status::Ok, format!("connected to {a}"), None),
+        Some(a) => r.push(
+            "bot TCP connect",
+            Status::Ok,
+            format!("connected to {a}"),
+            None,
+        ),
         None => {
             r.push("bot TCP connect", Status::Fail, format!("cannot connect: {last_err}"), hint("check that the CTS (front) is reachable from this host on that port: firewall, routing, bot.url port"));
             for s in &later[1..] {
@@ -285,12 +376,34 @@ async fn bot_steps(r: &mut Recorder, config: &Config, bot: &BotClient, opts: &Op
         Err(e) => {
             match outbound::classify(&e) {
                 Failure::Tls(d) => {
-                    let untrusted = d.to_ascii_lowercase().contains("unknown") || d.contains("UnknownIssuer") || d.to_ascii_lowercase().contains("self-signed") || d.to_ascii_lowercase().contains("invalid peer certificate");
-                    let what = if untrusted { "the bot's certificate is not trusted (unknown issuer / self-signed)" } else { "TLS handshake failed" };
-                    r.push("bot TLS", Status::Fail, format!("{what}: {d}"), hint(CA_HINT));
+                    let untrusted = d.to_ascii_lowercase().contains("unknown")
+                        || d.contains("UnknownIssuer")
+                        || d.to_ascii_lowercase().contains("self-signed")
+                        || d.to_ascii_lowercase().contains("invalid peer certificate");
+                    let what = if untrusted {
+                        "the bot's certificate is not trusted (unknown issuer / self-signed)"
+                    } else {
+                        "TLS handshake failed"
+                    };
+                    r.push(
+                        "bot TLS",
+                        Status::Fail,
+                        format!("{what}: {d}"),
+                        hint(CA_HINT),
+                    );
                 }
-                Failure::Timeout => r.push("bot TLS", Status::Fail, "no answer within the timeout", hint("raise --timeout or bot.timeout_secs; check the CTS")),
-                f => r.push("bot TLS", Status::Fail, crate::adfs::describe_failure(&f), hint("check bot.url")),
+                Failure::Timeout => r.push(
+                    "bot TLS",
+                    Status::Fail,
+                    "no answer within the timeout",
+                    hint("raise --timeout or bot.timeout_secs; check the CTS"),
+                ),
+                f => r.push(
+                    "bot TLS",
+                    Status::Fail,
+                    crate::adfs::describe_failure(&f),
+                    hint("check bot.url"),
+                ),
             }
             r.skip("bot refuses unauthenticated calls", "no TLS connection");
             r.skip("bot accepts our credentials", "no TLS connection");
@@ -302,7 +415,12 @@ async fn bot_steps(r: &mut Recorder, config: &Config, bot: &BotClient, opts: &Op
     let Some((status, body)) = unauth else { return };
     let open = match interpret(status, &body) {
         Err(BotError::AuthFailed { .. }) => {
-            r.push("bot refuses unauthenticated calls", Status::Ok, format!("HTTP {status} without credentials"), None);
+            r.push(
+                "bot refuses unauthenticated calls",
+                Status::Ok,
+                format!("HTTP {status} without credentials"),
+                None,
+            );
             false
         }
         Ok(_) | Err(BotError::Reason { .. }) => {
@@ -312,7 +430,10 @@ async fn bot_steps(r: &mut Recorder, config: &Config, bot: &BotClient, opts: &Op
             true
         }
         Err(e) => {
-            let d = match e { BotError::Unavailable(d) => d, other => format!("{other:?}") };
+            let d = match e {
+                BotError::Unavailable(d) => d,
+                other => format!("{other:?}"),
+            };
             r.push("bot refuses unauthenticated calls", Status::Fail, format!("the bot API did not answer as the bot: {d}"),
                 hint("check bot.url (…/api/v1/conference_bot/conferences/) and that the bot is enabled (guide, chapter 3, step 1: API_ENABLED: true, «Включено»)"));
             r.skip("bot accepts our credentials", "the bot API does not answer");
@@ -361,7 +482,12 @@ async fn bot_steps(r: &mut Recorder, config: &Config, bot: &BotClient, opts: &Op
             true
         }
         Err(BotError::AuthFailed { http_status }) => {
-            r.push("bot accepts our credentials", Status::Fail, format!("the bot refused our credentials (HTTP {http_status})"), Some(key_hint));
+            r.push(
+                "bot accepts our credentials",
+                Status::Fail,
+                format!("the bot refused our credentials (HTTP {http_status})"),
+                Some(key_hint),
+            );
             false
         }
         Err(BotError::Reason { reason, .. }) => {
@@ -369,15 +495,30 @@ async fn bot_steps(r: &mut Recorder, config: &Config, bot: &BotClient, opts: &Op
             true
         }
         Ok(_) => {
-            r.push("bot accepts our credentials", Status::Warn, "the bot accepted an incomplete request; check what it created", None);
+            r.push(
+                "bot accepts our credentials",
+                Status::Warn,
+                "the bot accepted an incomplete request; check what it created",
+                None,
+            );
             true
         }
         Err(BotError::Timeout) => {
-            r.push("bot accepts our credentials", Status::Fail, "no answer within the timeout", hint("raise --timeout or bot.timeout_secs"));
+            r.push(
+                "bot accepts our credentials",
+                Status::Fail,
+                "no answer within the timeout",
+                hint("raise --timeout or bot.timeout_secs"),
+            );
             false
         }
         Err(BotError::Unavailable(d)) => {
-            r.push("bot accepts our credentials", Status::Fail, d, hint("check bot.url and the bot"));
+            r.push(
+                "bot accepts our credentials",
+                Status::Fail,
+                d,
+                hint("check bot.url and the bot"),
+            );
             false
         }
     };
@@ -385,7 +526,10 @@ async fn bot_steps(r: &mut Recorder, config: &Config, bot: &BotClient, opts: &Op
 
     if opts.create {
         if !creds_ok {
-            r.skip("bot creates test_plugin_001", "the credentials were refused");
+            r.skip(
+                "bot creates test_plugin_001",
+                "the credentials were refused",
+            );
             if opts.cleanup {
                 r.skip("bot deletes test_plugin_001", "nothing was created");
             }
@@ -397,8 +541,18 @@ async fn bot_steps(r: &mut Recorder, config: &Config, bot: &BotClient, opts: &Op
 
 async fn create_and_cleanup(r: &mut Recorder, bot: &BotClient, opts: &Options) {
     r.start();
-    let creator = opts.creator.clone().unwrap_or_default().trim().to_lowercase();
-    let mut members: Vec<String> = opts.members.iter().map(|m| m.trim().to_lowercase()).filter(|m| !m.is_empty()).collect();
+    let creator = opts
+        .creator
+        .clone()
+        .unwrap_or_default()
+        .trim()
+        .to_lowercase();
+    let mut members: Vec<String> = opts
+        .members
+        .iter()
+        .map(|m| m.trim().to_lowercase())
+        .filter(|m| !m.is_empty())
+        .collect();
     if members.is_empty() {
         members.push(creator.clone());
     }
@@ -411,18 +565,40 @@ async fn create_and_cleanup(r: &mut Recorder, bot: &BotClient, opts: &Options) {
         creator: creator.clone(),
         start_at: bot::format_time(&start),
         end_at: bot::format_time(&(start + chrono::Duration::hours(1))),
-        link: bot::Link { link_type: "public".into(), access_code: None },
+        link: bot::Link {
+            link_type: "public".into(),
+            access_code: None,
+        },
     };
     match bot.create(&req).await {
         Ok(c) => {
             let call_id = c.call_id.clone().unwrap_or_default();
-            let link = c.link.as_ref().and_then(|l| l.link.clone()).unwrap_or_default();
-            r.push("bot creates test_plugin_001", Status::Ok, format!("created call_id {call_id} {link}"), None);
+            let link = c
+                .link
+                .as_ref()
+                .and_then(|l| l.link.clone())
+                .unwrap_or_default();
+            r.push(
+                "bot creates test_plugin_001",
+                Status::Ok,
+                format!("created call_id {call_id} {link}"),
+                None,
+            );
             if opts.cleanup {
                 r.start();
                 match bot.delete(&call_id, &creator).await {
-                    Ok(()) => r.push("bot deletes test_plugin_001", Status::Ok, format!("deleted {call_id}"), None),
-                    Err(e) => r.push("bot deletes test_plugin_001", Status::Fail, format!("{e:?}"), hint("delete it in the CTS admin console: «Звонки → Конференции»")),
+                    Ok(()) => r.push(
+                        "bot deletes test_plugin_001",
+                        Status::Ok,
+                        format!("deleted {call_id}"),
+                        None,
+                    ),
+                    Err(e) => r.push(
+                        "bot deletes test_plugin_001",
+                        Status::Fail,
+                        format!("{e:?}"),
+                        hint("delete it in the CTS admin console: «Звонки → Конференции»"),
+                    ),
                 }
             } else {
                 r.push("bot creates test_plugin_001", Status::Ok, "left in place: find it in the CTS admin console under «Звонки → Конференции» (or run with --cleanup)", None);
@@ -430,17 +606,29 @@ async fn create_and_cleanup(r: &mut Recorder, bot: &BotClient, opts: &Options) {
         }
         Err(BotError::Reason { reason, .. }) => {
             let h = match reason.as_str() {
-                "creator_not_found" => "the creator must be an active eXpress user registered with this e-mail (guide, chapter 1)",
+                "creator_not_found" => {
+                    "the creator must be an active eXpress user registered with this e-mail (guide, chapter 1)"
+                }
                 "no_users_found" => "none of --members is an eXpress user",
                 _ => "see the bot's reason",
             };
-            r.push("bot creates test_plugin_001", Status::Fail, format!("the bot refused: {reason}"), hint(h));
+            r.push(
+                "bot creates test_plugin_001",
+                Status::Fail,
+                format!("the bot refused: {reason}"),
+                hint(h),
+            );
             if opts.cleanup {
                 r.skip("bot deletes test_plugin_001", "nothing was created");
             }
         }
         Err(e) => {
-            r.push("bot creates test_plugin_001", Status::Fail, format!("{e:?}"), None);
+            r.push(
+                "bot creates test_plugin_001",
+                Status::Fail,
+                format!("{e:?}"),
+                None,
+            );
             if opts.cleanup {
                 r.skip("bot deletes test_plugin_001", "nothing was created");
             }
@@ -457,8 +645,18 @@ async fn adfs_steps(r: &mut Recorder, adfs: &Adfs) {
     }
     r.start();
     match adfs.refresh_keys().await {
-        Ok(n) => r.push("AD FS keys (JWKS)", Status::Ok, format!("{n} signing key id(s) at {}", adfs.endpoints().jwks_uri), None),
-        Err(e) => r.push("AD FS keys (JWKS)", Status::Fail, e, hint("check adfs.url and that AD FS publishes /adfs/discovery/keys")),
+        Ok(n) => r.push(
+            "AD FS keys (JWKS)",
+            Status::Ok,
+            format!("{n} signing key id(s) at {}", adfs.endpoints().jwks_uri),
+            None,
+        ),
+        Err(e) => r.push(
+            "AD FS keys (JWKS)",
+            Status::Fail,
+            e,
+            hint("check adfs.url and that AD FS publishes /adfs/discovery/keys"),
+        ),
     }
     r.start();
     match adfs.exchange_code("xmeet-bot-check-dummy-code", None, None).await {
@@ -479,7 +677,13 @@ async fn adfs_steps(r: &mut Recorder, adfs: &Adfs) {
 pub fn text(report: &Report) -> String {
     let mut out = String::new();
     for s in &report.steps {
-        out.push_str(&format!("{:<5} {:<34} {} ({} ms)\n", s.status.word(), s.name, s.detail, s.elapsed_ms));
+        out.push_str(&format!(
+            "{:<5} {:<34} {} ({} ms)\n",
+            s.status.word(),
+            s.name,
+            s.detail,
+            s.elapsed_ms
+        ));
         if let Some(h) = &s.hint {
             out.push_str(&format!("      hint: {h}\n"));
         }
@@ -513,23 +717,42 @@ pub fn curl(config: &Config, opts: &Options) -> String {
             .and_then(|u| {
                 let host = u.host_str()?.to_owned();
                 let ip = config.http.host_overrides.get(&host)?;
-                Some(format!(" --resolve {host}:{}:{ip}", u.port_or_known_default()?))
+                Some(format!(
+                    " --resolve {host}:{}:{ip}",
+                    u.port_or_known_default()?
+                ))
             })
             .unwrap_or_default()
     };
     if !config.bot.url.is_empty() {
-        let base = if config.bot.url.ends_with('/') { config.bot.url.clone() } else { format!("{}/", config.bot.url) };
-        let common = format!("curl -sS -m {timeout}{extra}{} -H 'Content-Type: application/json' -H 'Accept: application/json'", resolve(&base));
+        let base = if config.bot.url.ends_with('/') {
+            config.bot.url.clone()
+        } else {
+            format!("{}/", config.bot.url)
+        };
+        let common = format!(
+            "curl -sS -m {timeout}{extra}{} -H 'Content-Type: application/json' -H 'Accept: application/json'",
+            resolve(&base)
+        );
         let auth = match config.bot.auth {
             BotAuth::Bearer => " -H 'Authorization: Bearer ********'".to_owned(),
             BotAuth::Basic => format!(" -u {}", quote(&format!("{}:********", config.bot.login))),
             _ => String::new(),
         };
         out.push_str("# the bot must refuse a call without credentials (expect HTTP 401/403)\n");
-        out.push_str(&format!("{common} -o /dev/null -w '%{{http_code}}\\n' -X POST -d '{{}}' {}\n", quote(&base)));
+        out.push_str(&format!(
+            "{common} -o /dev/null -w '%{{http_code}}\\n' -X POST -d '{{}}' {}\n",
+            quote(&base)
+        ));
         out.push_str("# our credentials are accepted (expect \"reason\":\"invalid_attributes\")\n");
-        out.push_str(&format!("{common}{auth} -X POST -d '{{\"name\":\"xmeet bot-check probe\"}}' {}\n", quote(&base)));
-        let creator = opts.creator.clone().unwrap_or_else(|| "user001@mydomain.com".into());
+        out.push_str(&format!(
+            "{common}{auth} -X POST -d '{{\"name\":\"xmeet bot-check probe\"}}' {}\n",
+            quote(&base)
+        ));
+        let creator = opts
+            .creator
+            .clone()
+            .unwrap_or_else(|| "user001@mydomain.com".into());
         let start = chrono::Utc::now() + chrono::Duration::minutes(10);
         let body = serde_json::json!({
             "name": "test_plugin_001", "members": [creator], "admins": [creator], "creator": creator,
@@ -537,17 +760,41 @@ pub fn curl(config: &Config, opts: &Options) -> String {
             "link": {"link_type": "public", "access_code": null}
         });
         out.push_str("# the guide's test conference (expect \"status\":\"ok\")\n");
-        out.push_str(&format!("{common}{auth} -X POST -d {} {}\n", quote(&body.to_string()), quote(&base)));
+        out.push_str(&format!(
+            "{common}{auth} -X POST -d {} {}\n",
+            quote(&body.to_string()),
+            quote(&base)
+        ));
         out.push_str("# delete it again (CALL_ID from the answer above)\n");
-        out.push_str(&format!("{common}{auth} -X DELETE -d {} {}\n", quote(&serde_json::json!({"actor": creator}).to_string()), quote(&format!("{base}CALL_ID"))));
+        out.push_str(&format!(
+            "{common}{auth} -X DELETE -d {} {}\n",
+            quote(&serde_json::json!({"actor": creator}).to_string()),
+            quote(&format!("{base}CALL_ID"))
+        ));
     }
     if !config.adfs.url.is_empty() {
-        let base = config.adfs.url.trim_end_matches('/').trim_end_matches("/adfs");
-        let common = format!("curl -sS -m {}{extra}{}", opts.timeout_secs.unwrap_or(config.adfs.timeout_secs), resolve(base));
+        let base = config
+            .adfs
+            .url
+            .trim_end_matches('/')
+            .trim_end_matches("/adfs");
+        let common = format!(
+            "curl -sS -m {}{extra}{}",
+            opts.timeout_secs.unwrap_or(config.adfs.timeout_secs),
+            resolve(base)
+        );
         out.push_str("# AD FS discovery and keys\n");
-        out.push_str(&format!("{common} {}\n", quote(&format!("{base}/adfs/.well-known/openid-configuration"))));
-        out.push_str(&format!("{common} {}\n", quote(&format!("{base}/adfs/discovery/keys"))));
-        out.push_str("# our client is accepted (expect \"error\":\"invalid_grant\", not invalid_client)\n");
+        out.push_str(&format!(
+            "{common} {}\n",
+            quote(&format!("{base}/adfs/.well-known/openid-configuration"))
+        ));
+        out.push_str(&format!(
+            "{common} {}\n",
+            quote(&format!("{base}/adfs/discovery/keys"))
+        ));
+        out.push_str(
+            "# our client is accepted (expect \"error\":\"invalid_grant\", not invalid_client)\n",
+        );
         out.push_str(&format!(
             "{common} -X POST -d grant_type=authorization_code -d code=dummy --data-urlencode {} --data-urlencode client_secret=******** --data-urlencode {} --data-urlencode {} {}\n",
             quote(&format!("client_id={}", config.adfs.client_id)),

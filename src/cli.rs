@@ -16,6 +16,11 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "PATH")]
     pub config: Option<PathBuf>,
 
+    /// Read variables from an env file in docker's env_file format, e.g. the old core.env
+    /// (repeatable; the real environment wins).
+    #[arg(long = "env-file", global = true, value_name = "PATH")]
+    pub env_files: Vec<PathBuf>,
+
     /// Log level or filter (log.level), e.g. `debug` or `xmeet=debug,info`.
     #[arg(long, global = true, value_name = "LEVEL")]
     pub log_level: Option<String>,

@@ -6,7 +6,7 @@ use xmeet::commands;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let flags = cli.config_flags();
-    let loaded = xmeet::config::load(cli.config.clone(), flags);
+    let loaded = xmeet::config::load(cli.config.clone(), &cli.env_files, flags);
     match cli.command {
         Command::Config { check } => commands::config(loaded, check),
         Command::Migrate { status } => commands::migrate(loaded, status),

@@ -32,6 +32,37 @@ impl ConfigSources {
             system_file: PathBuf::from("/etc/xmeet/xmeet.toml"),
         }
     }
+
+    /// Add the variables of env files (docker `env_file` format: `NAME=value` per line, the
+    /// whole rest of the line is the value, `#` starts a comment line). The real environment
+    /// wins over a file.
+    pub fn with_env_files(mut self, files: &[PathBuf]) -> Result<Self, ValidationError> {
+        for f in files {
+            let text = std::fs::read_to_string(f).map_err(|e| {
+                ValidationError::new("--env-file", format!("{} cannot be read: {e}", f.display()))
+            })?;
+            for (name, value) in parse_env_file(&text) {
+                self.env.entry(name).or_insert(value);
+            }
+        }
+        Ok(self)
+    }
+}
+
+/// `NAME=value` lines as docker's `env_file` reads them (no quoting, no expansion).
+pub fn parse_env_file(text: &str) -> Vec<(String, String)> {
+    text.lines()
+        .map(|l| l.trim_end_matches('\r'))
+        .filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| {
+            (
+                k.trim().trim_start_matches("export ").trim().to_owned(),
+                v.to_owned(),
+            )
+        })
+        .filter(|(k, _)| !k.is_empty())
+        .collect()
 }
 
 #[derive(Debug, Clone)]
@@ -47,9 +78,10 @@ pub struct LoadedConfig {
 
 pub fn load(
     config_path: Option<PathBuf>,
+    env_files: &[PathBuf],
     flags: Vec<(String, String)>,
 ) -> Result<LoadedConfig, ValidationError> {
-    load_from(&ConfigSources::from_process(config_path, flags))
+    load_from(&ConfigSources::from_process(config_path, flags).with_env_files(env_files)?)
 }
 
 pub fn load_from(sources: &ConfigSources) -> Result<LoadedConfig, ValidationError> {
@@ -109,6 +141,7 @@ pub fn load_from(sources: &ConfigSources) -> Result<LoadedConfig, ValidationErro
     let mut config: Config = deserialize(merged, &origins)?;
     validate::normalize(&mut config);
     validate::validate(&config, &origins)?;
+    warnings.extend(validate::warnings(&config));
     Ok(LoadedConfig {
         config,
         file,

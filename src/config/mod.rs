@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-pub use layers::{ConfigSources, LoadedConfig, load, load_from};
+pub use layers::{ConfigSources, LoadedConfig, load, load_from, parse_env_file};
 pub use secret::Secret;
 pub use validate::{ValidationError, bare_token};
 

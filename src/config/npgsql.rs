@@ -29,8 +29,6 @@ pub struct NpgsqlConnection {
 
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum NpgsqlError {
-    #[error("`{0}` has no `=` (expected key=value)")]
-    MissingEquals(String),
     #[error("an opening quote in the value of `{0}` is never closed")]
     UnclosedQuote(String),
     #[error("`{key}` must be {expected}, got `{value}`")]
@@ -65,8 +63,8 @@ fn normalize_key(key: &str) -> String {
         .collect()
 }
 
-/// Split into (key, value) pairs following the ADO.NET quoting rules.
-fn pairs(input: &str) -> Result<Vec<(String, String)>, NpgsqlError> {
+/// Split into (key, value) pairs following the ADO.NET quoting rules (`None`: no `=`).
+fn pairs(input: &str) -> Result<Vec<(String, Option<String>)>, NpgsqlError> {
     let mut out = Vec::new();
     let mut chars = input.chars().peekable();
     loop {
@@ -86,7 +84,9 @@ fn pairs(input: &str) -> Result<Vec<(String, String)>, NpgsqlError> {
         let key = key.trim().to_owned();
         if !saw_eq {
             if !key.is_empty() {
-                return Err(NpgsqlError::MissingEquals(key));
+                // a key without a value: what a shell leaves of `Minimum Pool Size=50` when
+                // a core.env is sourced unquoted. Kept as a key of its own, reported as ignored.
+                out.push((key, None));
             }
             if chars.peek().is_none() {
                 break;
@@ -134,7 +134,7 @@ fn pairs(input: &str) -> Result<Vec<(String, String)>, NpgsqlError> {
                 value = value.trim().to_owned();
             }
         }
-        out.push((key, value));
+        out.push((key, Some(value)));
         if chars.peek().is_none() {
             break;
         }
@@ -162,6 +162,10 @@ impl NpgsqlConnection {
     pub fn parse(input: &str) -> Result<Self, NpgsqlError> {
         let mut c = NpgsqlConnection::default();
         for (key, value) in pairs(input)? {
+            let Some(value) = value else {
+                c.ignored_keys.push(key);
+                continue;
+            };
             match normalize_key(&key).as_str() {
                 "host" | "server" => c.host = Some(value),
                 "port" => c.port = Some(parse_num(&key, &value)?),
@@ -247,6 +251,10 @@ impl NpgsqlConnection {
         };
         let mut out = String::new();
         for (k, v) in parsed {
+            let Some(v) = v else {
+                let _ = write!(out, "{k};");
+                continue;
+            };
             let shown = if matches!(normalize_key(&k).as_str(), "password" | "psw" | "pwd") {
                 super::secret::MASK.to_owned()
             } else if v.contains(';') || v.contains('"') {
@@ -329,10 +337,10 @@ mod tests {
             NpgsqlConnection::parse("Host=h;Password=\"open").unwrap_err(),
             NpgsqlError::UnclosedQuote("Password".into())
         );
-        assert_eq!(
-            NpgsqlConnection::parse("Host=h;justtext").unwrap_err(),
-            NpgsqlError::MissingEquals("justtext".into())
-        );
+        // what `set -a; . ./core.env` leaves of the guide's string: the rest is ignored
+        let c = NpgsqlConnection::parse("Host=h;Pooling=true;Minimum").unwrap();
+        assert_eq!(c.ignored_keys, vec!["Minimum".to_owned()]);
+        assert_eq!(c.pooling, Some(true));
     }
 
     #[test]

@@ -30,6 +30,25 @@ impl fmt::Display for ValidationError {
 
 impl std::error::Error for ValidationError {}
 
+/// Settings that let xmeet start but will not work; logged at start and shown by
+/// `xmeet config`/`bot-check`.
+pub fn warnings(c: &Config) -> Vec<String> {
+    let mut w = Vec::new();
+    match c.bot.auth {
+        BotAuth::Bearer if c.bot.token.is_empty() => w.push(
+            "bot.token is empty although bot.auth is bearer (legacy ExpressOptions__Token): the bot will refuse every call. \
+             (When core.env is sourced by a shell, a value with a space such as `Bearer …` is lost: use `xmeet --env-file core.env`.)"
+                .to_owned(),
+        ),
+        BotAuth::Basic if c.bot.login.is_empty() => w.push(
+            "bot.login is empty although bot.auth is basic (legacy ExpressOptions__UserLogin): the bot will refuse every call"
+                .to_owned(),
+        ),
+        _ => {}
+    }
+    w
+}
+
 /// A bot token without a leading `Bearer ` (the guide's core.env writes it; we add it).
 pub fn bare_token(token: &str) -> &str {
     let token = token.trim();
@@ -99,6 +118,18 @@ pub fn validate(c: &Config, origins: &BTreeMap<String, String>) -> Result<(), Va
     if let Err(e) = c.database.url.target() {
         return err("database.url", e);
     }
+    let url = c.database.url.expose().trim();
+    if super::npgsql::looks_like_npgsql(url)
+        && let Ok(parsed) = super::npgsql::NpgsqlConnection::parse(url)
+        && parsed.database.is_none()
+    {
+        return err(
+            "database.url",
+            "names no Database=…; if core.env was read by a shell (`set -a; . ./core.env`), the value was cut at its \
+             first `;`: quote it, or let xmeet read the file itself with `xmeet --env-file core.env`"
+                .into(),
+        );
+    }
     if c.database.max_connections == 0 {
         return err("database.max_connections", "must be at least 1".into());
     }
@@ -136,21 +167,6 @@ pub fn validate(c: &Config, origins: &BTreeMap<String, String>) -> Result<(), Va
             "bot.url",
             "is not a URL (expected https://host/api/v1/conference_bot/conferences/)".into(),
         );
-    }
-    match c.bot.auth {
-        BotAuth::Bearer if c.bot.token.is_empty() => {
-            return err(
-                "bot.token",
-                "is required when bot.auth is bearer (legacy ExpressOptions__Token)".into(),
-            );
-        }
-        BotAuth::Basic if c.bot.login.is_empty() => {
-            return err(
-                "bot.login",
-                "is required when bot.auth is basic (legacy ExpressOptions__UserLogin)".into(),
-            );
-        }
-        _ => {}
     }
     if c.bot.timeout_secs == 0 {
         return err("bot.timeout_secs", "must be at least 1".into());

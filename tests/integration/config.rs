@@ -249,10 +249,6 @@ fn validation_names_the_key() {
         error_of(&[("ExpressOptions__AuthenticationScheme", "Kerberos")]),
         "ExpressOptions__AuthenticationScheme is `Kerberos`; use StaticToken or Basic"
     );
-    assert_eq!(
-        error_of(&[("XMEET_BOT__AUTH", "bearer")]),
-        "bot.token is required when bot.auth is bearer (legacy ExpressOptions__Token)"
-    );
     assert!(
         error_of(&[("XMEET_POLICY__DEFAULT_LINK_TYPE", "secret")])
             .starts_with("policy.default_link_type is `secret`")
@@ -269,6 +265,81 @@ fn validation_names_the_key() {
         error_of(&[("DatabaseOptions__Connection", "Host=h;Port=x")]).starts_with(
             "database.url is not a valid connection string: `Port` must be a whole number"
         )
+    );
+}
+
+/// What a shell makes of the guide's unquoted connection string: cut at the first `;`.
+#[test]
+fn a_connection_string_cut_by_the_shell_is_refused_with_the_reason() {
+    let e = error_of(&[("DatabaseOptions__Connection", "Host=127.0.0.1")]);
+    assert!(e.starts_with("database.url names no Database="), "{e}");
+    assert!(
+        e.contains("--env-file") && e.contains("DatabaseOptions__Connection"),
+        "{e}"
+    );
+}
+
+/// `set -a; . ./core.env` in a shell loses every value with a space: the token line is not
+/// set at all and the connection string stops at `Minimum`. xmeet still starts, and says why
+/// the bot will refuse it.
+#[test]
+fn a_shell_sourced_core_env_still_loads() {
+    let mut env = guide_env("core.env");
+    env.remove("ExpressOptions__Token");
+    env.insert(
+        "DatabaseOptions__Connection".into(),
+        "Host=127.0.0.1;Port=5432;Database=express_meeting_db;Username=db_express;Password=Pass1234;Pooling=true;Minimum".into(),
+    );
+    let (mut s, _d) = sources(&[]);
+    s.env = env;
+    let loaded = load_from(&s).unwrap();
+    assert_eq!(loaded.config.bot.auth, BotAuth::Bearer);
+    assert!(
+        loaded
+            .warnings
+            .iter()
+            .any(|w| w.contains("bot.token is empty") && w.contains("--env-file")),
+        "{:?}",
+        loaded.warnings
+    );
+    assert!(
+        loaded.warnings.iter().any(|w| w.contains("`Minimum`")),
+        "{:?}",
+        loaded.warnings
+    );
+    assert_eq!(
+        loaded.config.database.url.target().unwrap().backend(),
+        xmeet::db::Backend::Postgres
+    );
+}
+
+#[test]
+fn env_files_read_like_docker_and_the_environment_wins() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(
+        &dir,
+        "core.env",
+        &std::fs::read_to_string(
+            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("../shared/reference/guide-env/core.env"),
+        )
+        .unwrap(),
+    );
+    let (s, _d) = sources(&[("ExpressOptions__Uri", "https://from-env.example/bot/")]);
+    let c = s.with_env_files(&[path]).unwrap();
+    let loaded = load_from(&c).unwrap();
+    assert_eq!(
+        loaded.config.bot.token.expose(),
+        "3bb326abc5609fed301dd3c0431"
+    );
+    assert_eq!(loaded.config.database.max_connections, 100);
+    assert_eq!(loaded.config.bot.url, "https://from-env.example/bot/");
+    let (s, _d) = sources(&[]);
+    assert_eq!(
+        s.with_env_files(&[dir.path().join("missing.env")])
+            .unwrap_err()
+            .key,
+        "--env-file"
     );
 }
 

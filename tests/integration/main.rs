@@ -3,6 +3,7 @@
 mod fakes;
 mod harness;
 
+mod bot_check;
 mod cli;
 mod config;
 mod core_auth;
