@@ -104,6 +104,16 @@ pub enum Command {
         #[arg(long, requires = "create")]
         cleanup: bool,
     },
+    /// Probe /health/ready and exit 0 (ready) or 1 (not): a HEALTHCHECK without curl.
+    /// Without --url it asks every configured listener (core.listen, template.listen) that
+    /// answers, and is healthy when at least one answers and every answer is ready.
+    Health {
+        #[arg(long, value_name = "URL")]
+        url: Option<String>,
+        /// Seconds to wait for an answer.
+        #[arg(long, default_value_t = 3)]
+        timeout: u64,
+    },
     /// Console accounts.
     Admin {
         #[command(subcommand)]

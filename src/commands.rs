@@ -118,6 +118,86 @@ pub fn migrate(loaded: Result<LoadedConfig, ValidationError>, status_only: bool)
     }
 }
 
+/// The URL of a listen address as seen from this host (0.0.0.0 → 127.0.0.1).
+fn local_url(listen: &str) -> Option<String> {
+    let addr: std::net::SocketAddr = listen.parse().ok()?;
+    let ip = if addr.ip().is_unspecified() {
+        if addr.is_ipv6() {
+            "[::1]".to_owned()
+        } else {
+            "127.0.0.1".to_owned()
+        }
+    } else if addr.is_ipv6() {
+        format!("[{}]", addr.ip())
+    } else {
+        addr.ip().to_string()
+    };
+    Some(format!("http://{ip}:{}/health/ready", addr.port()))
+}
+
+/// `xmeet health [--url URL]`.
+pub fn health(
+    loaded: Result<LoadedConfig, ValidationError>,
+    url: Option<String>,
+    timeout: u64,
+) -> ExitCode {
+    let urls: Vec<String> = match (url, &loaded) {
+        (Some(u), _) => vec![u],
+        (None, Ok(l)) => [&l.config.core.listen, &l.config.template.listen]
+            .into_iter()
+            .filter_map(|a| local_url(a))
+            .collect(),
+        (None, Err(e)) => return config_error(e),
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => return failure(e),
+    };
+    let explicit = urls.len() == 1;
+    let healthy = runtime.block_on(async move {
+        let client = match reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(timeout.max(1)))
+            .build()
+        {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return false;
+            }
+        };
+        let mut answered = 0;
+        let mut all_ready = true;
+        for u in &urls {
+            match client.get(u).send().await {
+                Ok(r) if r.status().is_success() => {
+                    answered += 1;
+                    println!("ready      {u}");
+                }
+                Ok(r) => {
+                    answered += 1;
+                    all_ready = false;
+                    println!("not ready  {u} (HTTP {})", r.status().as_u16());
+                }
+                // a listener this process does not run (role core or template only)
+                Err(e) if !explicit && e.is_connect() => println!("not running {u}"),
+                Err(e) => {
+                    all_ready = false;
+                    println!("no answer  {u}: {e}");
+                }
+            }
+        }
+        answered > 0 && all_ready
+    });
+    if healthy {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
 /// `xmeet bot-check`.
 pub fn bot_check(
     loaded: Result<LoadedConfig, ValidationError>,

@@ -12,6 +12,7 @@ fn main() -> ExitCode {
         Command::Migrate { status } => commands::migrate(loaded, status),
         Command::Serve { role, .. } => commands::serve(loaded, role),
         Command::Admin { action } => commands::admin(loaded, action),
+        Command::Health { url, timeout } => commands::health(loaded, url, timeout),
         Command::BotCheck {
             json,
             curl,

@@ -115,6 +115,7 @@ pub struct Adfs {
     last_inline_discovery: Mutex<Option<Instant>>,
     last_initial_fetch: Mutex<Option<Instant>>,
     fetch_lock: tokio::sync::Mutex<()>,
+    discovery_lock: tokio::sync::Mutex<()>,
     verified: Mutex<HashMap<[u8; 32], CachedToken>>,
 }
 
@@ -156,6 +157,7 @@ impl Adfs {
             last_inline_discovery: Mutex::new(None),
             last_initial_fetch: Mutex::new(None),
             fetch_lock: tokio::sync::Mutex::new(()),
+            discovery_lock: tokio::sync::Mutex::new(()),
             verified: Mutex::new(HashMap::new()),
         })))
     }
@@ -388,6 +390,11 @@ impl Adfs {
     /// discovery itself, at most every few seconds, before judging a token by it.
     async fn discover_if_needed(&self) {
         if !self.settings.issuer.is_empty() || self.endpoints().discovered {
+            return;
+        }
+        // one discovery at a time; the requests that waited use its result
+        let _guard = self.discovery_lock.lock().await;
+        if self.endpoints().discovered {
             return;
         }
         {

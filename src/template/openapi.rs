@@ -33,7 +33,7 @@ impl Modify for AdminAuth {
         super::templates::update, super::templates::delete, super::templates::history,
         super::templates::restore, super::templates::preview, super::templates::audit_list,
     ),
-    components(schemas(crate::core::openapi::ErrorBody)),
+    components(schemas(crate::core::openapi::ErrorBody, crate::core::openapi::Status)),
     modifiers(&AdminAuth)
 )]
 pub struct TemplateApi;

@@ -308,3 +308,65 @@ fn admin_set_password_from_stdin() {
         assert!(!must);
     }
 }
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[test]
+fn health_command_for_container_healthchecks() {
+    let d = tempfile::tempdir().unwrap();
+    let (core, template) = (free_port(), free_port());
+    let env = [
+        ("XMEET_CORE__LISTEN".to_owned(), format!("127.0.0.1:{core}")),
+        (
+            "XMEET_TEMPLATE__LISTEN".to_owned(),
+            format!("127.0.0.1:{template}"),
+        ),
+    ];
+    // nothing runs yet: unhealthy
+    let o = xmeet(d.path(), &env, &["health", "--timeout", "1"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let mut child = Command::new(xmeet_bin())
+        .args(["serve", "--role", "core"])
+        .current_dir(d.path())
+        .env_clear()
+        .envs(env.iter().cloned())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let o = xmeet(d.path(), &env, &["health", "--timeout", "1"]);
+        if o.status.success() {
+            let out = text(&o);
+            assert!(
+                out.contains(&format!("ready      http://127.0.0.1:{core}/health/ready")),
+                "{out}"
+            );
+            assert!(
+                out.contains("not running"),
+                "the template role does not run here: {out}"
+            );
+            break;
+        }
+        assert!(Instant::now() < deadline, "never healthy: {}", text(&o));
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let url = format!("http://127.0.0.1:{template}/health/ready");
+    assert_eq!(
+        xmeet(d.path(), &env, &["health", "--url", &url])
+            .status
+            .code(),
+        Some(1)
+    );
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+}

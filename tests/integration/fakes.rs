@@ -264,6 +264,8 @@ pub struct Recorded {
 }
 
 struct BotState {
+    /// false: keep no record of requests (benchmarks)
+    recording: bool,
     mode: BotMode,
     /// The Authorization header the bot wants; `None` = open to anyone.
     required_auth: Option<String>,
@@ -288,6 +290,7 @@ impl FakeBot {
 
     pub async fn start_with(required_auth: Option<String>) -> FakeBot {
         let state = Arc::new(Mutex::new(BotState {
+            recording: true,
             mode: BotMode::Ok,
             required_auth,
             requests: Vec::new(),
@@ -325,6 +328,11 @@ impl FakeBot {
         self.state.lock().unwrap().mode = mode;
     }
 
+    #[allow(dead_code)] // used by the benchmark's fakes
+    pub fn set_recording(&self, on: bool) {
+        self.state.lock().unwrap().recording = on;
+    }
+
     pub fn set_sip_number(&self, sip: Option<&str>) {
         self.state.lock().unwrap().sip_number = sip.map(str::to_owned);
     }
@@ -358,12 +366,14 @@ async fn bot_handler(
         .map(str::to_owned);
     let (mode, required, sip) = {
         let mut s = st.lock().unwrap();
-        s.requests.push(Recorded {
-            method: req.method().to_string(),
-            path: req.path().to_owned(),
-            authorization: authorization.clone(),
-            body: body_json.clone(),
-        });
+        if s.recording {
+            s.requests.push(Recorded {
+                method: req.method().to_string(),
+                path: req.path().to_owned(),
+                authorization: authorization.clone(),
+                body: body_json.clone(),
+            });
+        }
         (
             s.mode.clone(),
             s.required_auth.clone(),

@@ -13,4 +13,5 @@ mod core_invitation;
 mod core_openapi;
 mod health;
 mod migrations;
+mod resilience;
 mod template_api;
