@@ -12,7 +12,7 @@ use std::io::Write;
 #[actix_web::main]
 async fn main() {
     let adfs = fakes::FakeAdfs::start().await;
-    let bot = fakes::FakeBot::start().await;
+    let bot = fakes::FakeBot::start_opts(Some(format!("Bearer {}", fakes::BOT_TOKEN)), true).await;
     bot.set_recording(false);
     let token = adfs.token_for("bench@example.com");
     let mut out = std::io::stdout().lock();

@@ -263,7 +263,8 @@ impl r2d2::ManageConnection for Manager {
                 // each other instead of failing; foreign keys are off by default in SQLite.
                 c.batch_execute(&format!(
                     "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL; \
-                     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+                     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
+                     PRAGMA cache_size = -512;",
                     self.busy_timeout_ms
                 ))
                 .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
@@ -307,6 +308,9 @@ pub struct Db {
     sqlite_file: Option<std::path::PathBuf>,
     backend: Backend,
     pool_timeout: Duration,
+    /// At most one blocking task per pooled connection: more would only wait for a
+    /// connection while each holding a thread (and its memory).
+    permits: std::sync::Arc<tokio::sync::Semaphore>,
 }
 
 impl fmt::Debug for Db {
@@ -385,6 +389,7 @@ impl Db {
             sqlite_file,
             backend,
             pool_timeout,
+            permits: std::sync::Arc::new(tokio::sync::Semaphore::new(max as usize)),
         })
     }
 
@@ -417,8 +422,13 @@ impl Db {
         T: Send + 'static,
         F: FnOnce(&mut DbConn) -> Result<T, DbError> + Send + 'static,
     {
+        let permit = tokio::time::timeout(self.pool_timeout, self.permits.clone().acquire_owned())
+            .await
+            .map_err(|_| DbError::Unavailable("no database connection became free in time".into()))?
+            .map_err(|e| DbError::Unavailable(e.to_string()))?;
         let db = self.clone();
         tokio::task::spawn_blocking(move || {
+            let _permit = permit;
             let mut conn = db.get()?;
             f(&mut conn)
         })

@@ -289,6 +289,12 @@ impl FakeBot {
     }
 
     pub async fn start_with(required_auth: Option<String>) -> FakeBot {
+        Self::start_opts(required_auth, false).await
+    }
+
+    /// `keep_alive`: keep connections open between requests (the benchmark); the tests close
+    /// them so that a stopped fake is really gone at once.
+    pub async fn start_opts(required_auth: Option<String>, keep_alive: bool) -> FakeBot {
         let state = Arc::new(Mutex::new(BotState {
             recording: true,
             mode: BotMode::Ok,
@@ -309,7 +315,11 @@ impl FakeBot {
                 .default_service(web::to(bot_handler))
         })
         .workers(2)
-        .keep_alive(actix_web::http::KeepAlive::Disabled)
+        .keep_alive(if keep_alive {
+            actix_web::http::KeepAlive::Os
+        } else {
+            actix_web::http::KeepAlive::Disabled
+        })
         .disable_signals()
         .listen(listener)
         .unwrap()
