@@ -219,21 +219,9 @@ pub async fn run(loaded: Result<LoadedConfig, ValidationError>, opts: &Options) 
 
 async fn database(r: &mut Recorder, config: &Config) {
     r.start();
-    let db = match crate::db::Db::connect(&config.database) {
-        Ok(db) => db,
-        Err(e) => {
-            r.push(
-                "database",
-                Status::Fail,
-                e,
-                hint("check database.url (legacy DatabaseOptions__Connection)"),
-            );
-            return;
-        }
-    };
-    let timeout = Duration::from_secs(config.database.pool_timeout_secs.clamp(1, 10));
+    let cfg = config.database.clone();
     let result = tokio::task::spawn_blocking(move || {
-        let mut conn = db.get_timeout(timeout)?;
+        let mut conn = crate::db::open_single(&cfg).map_err(crate::db::DbError::Unavailable)?;
         crate::db::migrate::pending(&mut conn)
     })
     .await;

@@ -2,7 +2,7 @@
 
 use crate::cli::Role;
 use crate::config::{AutoMigrate, Config, LoadedConfig, ValidationError};
-use crate::db::{Backend, Db, migrate, seed};
+use crate::db::{Backend, Db, DbConn, migrate, seed};
 use crate::server::{self, AppState};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -52,6 +52,17 @@ fn open_db(config: &Config) -> Result<Db, ExitCode> {
     Db::connect(&config.database).map_err(failure)
 }
 
+fn open_conn(config: &Config) -> Result<DbConn, ExitCode> {
+    crate::db::open_single(&config.database).map_err(failure)
+}
+
+fn backend_of(conn: &DbConn) -> Backend {
+    match conn {
+        DbConn::Postgresql(_) => Backend::Postgres,
+        DbConn::Sqlite(_) => Backend::Sqlite,
+    }
+}
+
 /// `xmeet migrate [--status]`.
 pub fn migrate(loaded: Result<LoadedConfig, ValidationError>, status_only: bool) -> ExitCode {
     let loaded = match loaded {
@@ -60,19 +71,15 @@ pub fn migrate(loaded: Result<LoadedConfig, ValidationError>, status_only: bool)
     };
     crate::logging::init_cli(Some(&loaded.config));
     warn_all(&loaded);
-    let db = match open_db(&loaded.config) {
-        Ok(db) => db,
+    let mut conn = match open_conn(&loaded.config) {
+        Ok(c) => c,
         Err(code) => return code,
     };
     println!(
         "database: {} ({})",
-        db.backend().name(),
+        backend_of(&conn).name(),
         loaded.config.database.url
     );
-    let mut conn = match db.get() {
-        Ok(c) => c,
-        Err(e) => return failure(format!("cannot reach the database: {e}")),
-    };
     if status_only {
         return match migrate::status(&mut conn) {
             Ok(all) => {
@@ -242,11 +249,11 @@ pub fn admin(
         Err(e) => return config_error(&e),
     };
     crate::logging::init_cli(Some(&loaded.config));
-    let db = match open_db(&loaded.config) {
-        Ok(db) => db,
+    let mut conn = match open_conn(&loaded.config) {
+        Ok(c) => c,
         Err(code) => return code,
     };
-    if let Err(e) = prepare_schema(&loaded.config, &db) {
+    if let Err(e) = prepare_schema(&loaded.config, &mut conn) {
         return failure(e);
     }
     match action {
@@ -256,7 +263,7 @@ pub fn admin(
                 return failure(format!("cannot read the password from stdin: {e}"));
             }
             let password = line.trim_end_matches(['\r', '\n']);
-            match crate::template::auth::set_password(&db, &login, password) {
+            match crate::template::auth::set_password(&mut conn, &login, password) {
                 Ok(true) => println!(
                     "created the account `{}` with the given password",
                     login.trim().to_lowercase()
@@ -273,22 +280,19 @@ pub fn admin(
 }
 
 /// Before serving: migrate where allowed, otherwise refuse to run on an old schema.
-fn prepare_schema(config: &Config, db: &Db) -> Result<(), String> {
-    let mut conn = db
-        .get()
-        .map_err(|e| format!("cannot reach the database ({}): {e}", config.database.url))?;
+fn prepare_schema(config: &Config, conn: &mut DbConn) -> Result<(), String> {
     let auto = match config.database.auto_migrate {
         AutoMigrate::Always => true,
         AutoMigrate::Never => false,
-        AutoMigrate::Auto => db.backend() == Backend::Sqlite,
+        AutoMigrate::Auto => backend_of(conn) == Backend::Sqlite,
     };
     if auto {
         migrate::run_pending(
-            &mut conn,
+            conn,
             |name| tracing::info!(target: "xmeet::db", migration = name, "applied migration"),
         )
         .map_err(|e| e.to_string())?;
-        let report = seed::seed(&mut conn).map_err(|e| format!("seeding failed: {e}"))?;
+        let report = seed::seed(conn).map_err(|e| format!("seeding failed: {e}"))?;
         if report.admin_created {
             tracing::warn!(
                 target: "xmeet::db",
@@ -297,7 +301,7 @@ fn prepare_schema(config: &Config, db: &Db) -> Result<(), String> {
         }
         return Ok(());
     }
-    let pending = migrate::pending(&mut conn).map_err(|e| e.to_string())?;
+    let pending = migrate::pending(conn).map_err(|e| e.to_string())?;
     if !pending.is_empty() {
         return Err(format!(
             "the database schema is not current ({} pending migration(s): {}); run `xmeet migrate` first \
@@ -324,14 +328,20 @@ pub fn serve(loaded: Result<LoadedConfig, ValidationError>, role: Role) -> ExitC
     if let Some(f) = &loaded.file {
         tracing::info!(target: "xmeet::config", file = %f.display(), "configuration file");
     }
+    // the schema check on a connection of its own, before the pool exists
+    let schema = open_conn(&config).and_then(|mut conn| {
+        prepare_schema(&config, &mut conn).map_err(|e| {
+            tracing::error!(target: "xmeet::db", "{e}");
+            failure(e)
+        })
+    });
+    if let Err(code) = schema {
+        return code;
+    }
     let db = match open_db(&config) {
         Ok(db) => db,
         Err(code) => return code,
     };
-    if let Err(e) = prepare_schema(&config, &db) {
-        tracing::error!(target: "xmeet::db", "{e}");
-        return failure(e);
-    }
     if matches!(role, Role::Core | Role::All) && config.bot.url.is_empty() {
         tracing::warn!(
             target: "xmeet::core",

@@ -226,6 +226,48 @@ impl DbError {
     }
 }
 
+/// Parse the URL and get an SQLite file ready (its folder created, WAL switched on once).
+fn prepare_target(cfg: &DatabaseConfig) -> Result<DbTarget, String> {
+    let target = cfg.url.target().map_err(|e| format!("database.url {e}"))?;
+    if let DbTarget::Sqlite { path } = &target
+        && path != ":memory:"
+    {
+        if let Some(parent) = std::path::Path::new(path).parent()
+            && !parent.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(parent).map_err(|e| {
+                format!(
+                    "database.url: cannot create the folder {}: {e}",
+                    parent.display()
+                )
+            })?;
+        }
+        // Switch the file to WAL once, alone: several new connections doing it at the
+        // same moment would fight over the lock it needs.
+        let mut c = diesel::SqliteConnection::establish(path)
+            .map_err(|e| format!("database.url: cannot open the SQLite file {path}: {e}"))?;
+        c.batch_execute(&format!(
+            "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL;",
+            cfg.busy_timeout_ms
+        ))
+        .map_err(|e| format!("database.url: cannot set up the SQLite file {path}: {e}"))?;
+    }
+    Ok(target)
+}
+
+/// One connection without a pool, for the short commands (`migrate`, `admin`, the schema
+/// check before serving): no background threads that could still be connecting when the
+/// process exits.
+pub fn open_single(cfg: &DatabaseConfig) -> Result<DbConn, String> {
+    let target = prepare_target(cfg)?;
+    let manager = Manager {
+        target,
+        busy_timeout_ms: cfg.busy_timeout_ms,
+    };
+    r2d2::ManageConnection::connect(&manager)
+        .map_err(|e| format!("cannot reach the database ({}): {e}", cfg.url))
+}
+
 /// Take the write lock on `table` at the start of a transaction that reads before it writes
 /// (e.g. "is this the last admin?"), so two such transactions cannot both act on the same
 /// reading. Backend-specific SQL lives here and nowhere else.
@@ -335,41 +377,17 @@ impl Db {
     /// Build the pool without waiting for connections: a database that is down at start
     /// makes `/health/ready` answer 503 until it is back, instead of failing the start.
     pub fn connect(cfg: &DatabaseConfig) -> Result<Db, String> {
-        let target = cfg.url.target().map_err(|e| format!("database.url {e}"))?;
+        let target = prepare_target(cfg)?;
         let backend = target.backend();
         let mut max = cfg.max_connections.max(1);
         let mut min = cfg.min_connections.min(max);
-        if let DbTarget::Sqlite { path } = &target {
-            if path == ":memory:" {
-                // every in-memory connection is its own database: keep exactly one
-                max = 1;
-                min = 1;
-            } else if let Some(parent) = std::path::Path::new(path).parent()
-                && !parent.as_os_str().is_empty()
-            {
-                std::fs::create_dir_all(parent).map_err(|e| {
-                    format!(
-                        "database.url: cannot create the folder {}: {e}",
-                        parent.display()
-                    )
-                })?;
-            }
+        if matches!(&target, DbTarget::Sqlite { path } if path == ":memory:") {
+            // every in-memory connection is its own database: keep exactly one
+            max = 1;
+            min = 1;
         }
         let pool_timeout = Duration::from_secs(cfg.pool_timeout_secs.max(1));
         let target_for_check = target.clone();
-        if let DbTarget::Sqlite { path } = &target
-            && path != ":memory:"
-        {
-            // Switch the file to WAL once, alone: several new connections doing it at the
-            // same moment would fight over the lock it needs.
-            let mut c = diesel::SqliteConnection::establish(path)
-                .map_err(|e| format!("database.url: cannot open the SQLite file {path}: {e}"))?;
-            c.batch_execute(&format!(
-                "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL;",
-                cfg.busy_timeout_ms
-            ))
-            .map_err(|e| format!("database.url: cannot set up the SQLite file {path}: {e}"))?;
-        }
         let pool = r2d2::Pool::builder()
             .max_size(max)
             .min_idle(Some(min))

@@ -484,7 +484,7 @@ impl FromRequest for AdminUser {
 
 /// `xmeet admin set-password --login L`: set a password from the shell (the account is
 /// created when it does not exist) and end the account's sessions.
-pub fn set_password(db: &Db, login: &str, password: &str) -> Result<bool, String> {
+pub fn set_password(conn: &mut DbConn, login: &str, password: &str) -> Result<bool, String> {
     if password.chars().count() < MIN_PASSWORD {
         return Err(format!(
             "the password must have at least {MIN_PASSWORD} characters"
@@ -495,7 +495,6 @@ pub fn set_password(db: &Db, login: &str, password: &str) -> Result<bool, String
     if login.is_empty() {
         return Err("--login must not be empty".into());
     }
-    let mut conn = db.get().map_err(|e| e.to_string())?;
     conn.transaction(|conn| {
         let t = now();
         let updated = diesel::update(admins::table.filter(admins::login.eq(&login)))
