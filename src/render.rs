@@ -190,6 +190,8 @@ struct ActiveSet {
 #[derive(Default)]
 pub struct Renderer {
     active: RwLock<Option<ActiveSet>>,
+    /// One refresh at a time; meanwhile the others keep using the list they have.
+    refreshing: std::sync::atomic::AtomicBool,
     compiled: Mutex<HashMap<(i64, i64), Arc<Environment<'static>>>>,
 }
 
@@ -244,6 +246,32 @@ impl Renderer {
         {
             return Ok(templates.clone());
         }
+        use std::sync::atomic::{AtomicBool, Ordering};
+        /// Clears the flag however the refresh ends (also when the request is dropped).
+        struct Leader<'a>(&'a AtomicBool);
+        impl Drop for Leader<'_> {
+            fn drop(&mut self) {
+                self.0.store(false, Ordering::Release);
+            }
+        }
+        let leader = self
+            .refreshing
+            .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+            .then(|| Leader(&self.refreshing));
+        if leader.is_none()
+            && let Some((_, _, templates)) = &cached
+        {
+            return Ok(templates.clone());
+        }
+        self.refresh(db, cached).await
+    }
+
+    async fn refresh(
+        &self,
+        db: &Db,
+        cached: Option<(String, Instant, Arc<Vec<Template>>)>,
+    ) -> Result<Arc<Vec<Template>>, DbError> {
         let known = cached.as_ref().map(|(g, _, _)| g.clone());
         let (generation, fresh) = db
             .run(move |conn| {

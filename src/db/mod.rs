@@ -350,9 +350,46 @@ pub struct Db {
     sqlite_file: Option<std::path::PathBuf>,
     backend: Backend,
     pool_timeout: Duration,
-    /// At most one blocking task per pooled connection: more would only wait for a
-    /// connection while each holding a thread (and its memory).
+    /// At most one task per pooled connection: more would only wait for a connection.
     permits: std::sync::Arc<tokio::sync::Semaphore>,
+    /// The threads that run diesel: as many as there are connections, shared by every
+    /// async worker (each worker's own blocking pool would grow threads of its own).
+    executor: std::sync::Arc<Executor>,
+}
+
+type Job = Box<dyn FnOnce() + Send>;
+
+/// A fixed set of threads fed by a channel.
+struct Executor {
+    jobs: std::sync::mpsc::Sender<Job>,
+}
+
+impl Executor {
+    fn new(threads: usize) -> Result<Executor, String> {
+        let (tx, rx) = std::sync::mpsc::channel::<Job>();
+        let rx = std::sync::Arc::new(std::sync::Mutex::new(rx));
+        for i in 0..threads.max(1) {
+            let rx = rx.clone();
+            std::thread::Builder::new()
+                .name(format!("xmeet-db-{i}"))
+                .stack_size(1024 * 1024)
+                .spawn(move || {
+                    loop {
+                        let job = match rx.lock() {
+                            Ok(r) => r.recv(),
+                            Err(_) => return,
+                        };
+                        match job {
+                            Ok(job) => job(),
+                            // the Db is gone
+                            Err(_) => return,
+                        }
+                    }
+                })
+                .map_err(|e| format!("cannot start the database threads: {e}"))?;
+        }
+        Ok(Executor { jobs: tx })
+    }
 }
 
 impl fmt::Debug for Db {
@@ -408,6 +445,7 @@ impl Db {
             backend,
             pool_timeout,
             permits: std::sync::Arc::new(tokio::sync::Semaphore::new(max as usize)),
+            executor: std::sync::Arc::new(Executor::new(max as usize)?),
         })
     }
 
@@ -445,13 +483,18 @@ impl Db {
             .map_err(|_| DbError::Unavailable("no database connection became free in time".into()))?
             .map_err(|e| DbError::Unavailable(e.to_string()))?;
         let db = self.clone();
-        tokio::task::spawn_blocking(move || {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move || {
             let _permit = permit;
-            let mut conn = db.get()?;
-            f(&mut conn)
-        })
-        .await
-        .map_err(|e| DbError::Unavailable(format!("database task failed: {e}")))?
+            let out = db.get().and_then(|mut conn| f(&mut conn));
+            let _ = tx.send(out);
+        });
+        self.executor
+            .jobs
+            .send(job)
+            .map_err(|_| DbError::Unavailable("the database threads have stopped".into()))?;
+        rx.await
+            .map_err(|_| DbError::Unavailable("a database task failed".into()))?
     }
 
     /// Is the database answering? Used by `/health/ready`; waits at most `timeout`.
