@@ -306,7 +306,7 @@ impl r2d2::ManageConnection for Manager {
                 c.batch_execute(&format!(
                     "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL; \
                      PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
-                     PRAGMA cache_size = -512;",
+                     PRAGMA cache_size = -512; PRAGMA wal_autocheckpoint = 0;",
                     self.busy_timeout_ms
                 ))
                 .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
@@ -355,6 +355,36 @@ pub struct Db {
     /// The threads that run diesel: as many as there are connections, shared by every
     /// async worker (each worker's own blocking pool would grow threads of its own).
     executor: std::sync::Arc<Executor>,
+    /// Alive while this pool is: the SQLite checkpoint thread stops when it is gone.
+    _alive: std::sync::Arc<()>,
+}
+
+/// SQLite: requests never checkpoint the WAL themselves (a checkpoint waits for an fsync,
+/// which would stall the request that happens to trigger it); this thread does it every
+/// second on a connection of its own, and stops when the pool is dropped.
+fn spawn_checkpointer(path: String, busy_timeout_ms: u64, alive: std::sync::Weak<()>) {
+    let _ = std::thread::Builder::new()
+        .name("xmeet-sqlite-checkpoint".into())
+        .stack_size(256 * 1024)
+        .spawn(move || {
+            let mut conn: Option<diesel::SqliteConnection> = None;
+            while alive.upgrade().is_some() {
+                std::thread::sleep(Duration::from_secs(1));
+                if conn.is_none() {
+                    conn = diesel::SqliteConnection::establish(&sqlite_open_existing(&path)).ok();
+                    if let Some(c) = conn.as_mut() {
+                        let _ =
+                            c.batch_execute(&format!("PRAGMA busy_timeout = {busy_timeout_ms};"));
+                    }
+                }
+                if let Some(c) = conn.as_mut()
+                    && c.batch_execute("PRAGMA wal_checkpoint(PASSIVE);").is_err()
+                {
+                    // the file may be gone for now: reconnect next time
+                    conn = None;
+                }
+            }
+        });
 }
 
 type Job = Box<dyn FnOnce() + Send>;
@@ -425,6 +455,16 @@ impl Db {
         }
         let pool_timeout = Duration::from_secs(cfg.pool_timeout_secs.max(1));
         let target_for_check = target.clone();
+        let alive = std::sync::Arc::new(());
+        if let DbTarget::Sqlite { path } = &target
+            && path != ":memory:"
+        {
+            spawn_checkpointer(
+                path.clone(),
+                cfg.busy_timeout_ms,
+                std::sync::Arc::downgrade(&alive),
+            );
+        }
         let pool = r2d2::Pool::builder()
             .max_size(max)
             .min_idle(Some(min))
@@ -446,6 +486,7 @@ impl Db {
             pool_timeout,
             permits: std::sync::Arc::new(tokio::sync::Semaphore::new(max as usize)),
             executor: std::sync::Arc::new(Executor::new(max as usize)?),
+            _alive: alive,
         })
     }
 
