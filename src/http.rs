@@ -208,6 +208,20 @@ pub fn json_errors<B: MessageBody + 'static>() -> ErrorHandlers<B> {
     })
 }
 
+/// The token of an `Authorization: Bearer …` header, if there is one.
+pub fn bearer_token(req: &HttpRequest) -> Option<String> {
+    req.headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            let (scheme, rest) = v.trim().split_once(' ')?;
+            scheme
+                .eq_ignore_ascii_case("bearer")
+                .then(|| rest.trim().to_owned())
+        })
+        .filter(|t| !t.is_empty())
+}
+
 /// Unknown path on a role's app.
 pub async fn not_found(req: HttpRequest) -> Result<HttpResponse, AppError> {
     Err(AppError::not_found(format!(

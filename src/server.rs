@@ -112,7 +112,13 @@ fn shutdown_timeout(config: &Config) -> u64 {
     config.bot.timeout_secs.max(config.adfs.timeout_secs) + 5
 }
 
-fn core_server(state: &AppState, listen: &str) -> std::io::Result<(Server, SocketAddr)> {
+/// One role's server: the shared middleware and error handling around `routes`.
+fn role_server(
+    state: &AppState,
+    role: &'static str,
+    listen: &str,
+    routes: fn(&mut web::ServiceConfig),
+) -> std::io::Result<(Server, SocketAddr)> {
     let st = state.clone();
     let server = HttpServer::new(move || {
         App::new()
@@ -123,35 +129,10 @@ fn core_server(state: &AppState, listen: &str) -> std::io::Result<(Server, Socke
             .app_data(http::query_config())
             .app_data(http::path_config())
             .wrap(http::json_errors())
-            .wrap(actix_web::middleware::from_fn(|req, next| {
-                http::log_request("core", req, next)
+            .wrap(actix_web::middleware::from_fn(move |req, next| {
+                http::log_request(role, req, next)
             }))
-            .configure(crate::core::routes)
-            .default_service(web::to(http::not_found))
-    })
-    .workers(workers())
-    .disable_signals()
-    .shutdown_timeout(shutdown_timeout(&state.config))
-    .bind(listen)?;
-    let addr = first_addr(&server.addrs(), listen)?;
-    Ok((server.run(), addr))
-}
-
-fn template_server(state: &AppState, listen: &str) -> std::io::Result<(Server, SocketAddr)> {
-    let st = state.clone();
-    let server = HttpServer::new(move || {
-        App::new()
-            .app_data(web::Data::new(st.db.clone()))
-            .app_data(web::Data::from(st.config.clone()))
-            .app_data(web::Data::new(st.clone()))
-            .app_data(http::json_config(http::JSON_LIMIT))
-            .app_data(http::query_config())
-            .app_data(http::path_config())
-            .wrap(http::json_errors())
-            .wrap(actix_web::middleware::from_fn(|req, next| {
-                http::log_request("template", req, next)
-            }))
-            .configure(crate::template::routes)
+            .configure(routes)
             .default_service(web::to(http::not_found))
     })
     .workers(workers())
@@ -180,15 +161,22 @@ pub fn start(state: AppState, role: Role) -> std::io::Result<Running> {
     let cfg = state.config.clone();
     state.spawn_background();
     if matches!(role, Role::Core | Role::All) {
-        let (server, addr) = core_server(&state, &cfg.core.listen).map_err(|e| {
-            std::io::Error::new(e.kind(), format!("core.listen {}: {e}", cfg.core.listen))
-        })?;
+        let (server, addr) = role_server(&state, "core", &cfg.core.listen, crate::core::routes)
+            .map_err(|e| {
+                std::io::Error::new(e.kind(), format!("core.listen {}: {e}", cfg.core.listen))
+            })?;
         running.core_addr = Some(addr);
         running.handles.push(server.handle());
         running.tasks.push(tokio::spawn(server));
     }
     if matches!(role, Role::Template | Role::All) {
-        let (server, addr) = template_server(&state, &cfg.template.listen).map_err(|e| {
+        let (server, addr) = role_server(
+            &state,
+            "template",
+            &cfg.template.listen,
+            crate::template::routes,
+        )
+        .map_err(|e| {
             std::io::Error::new(
                 e.kind(),
                 format!("template.listen {}: {e}", cfg.template.listen),

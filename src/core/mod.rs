@@ -63,17 +63,7 @@ impl FromRequest for AuthUser {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let lang = Lang::of(req);
         let state = req.app_data::<web::Data<AppState>>().cloned();
-        let token = req
-            .headers()
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| {
-                let (scheme, rest) = v.trim().split_once(' ')?;
-                scheme
-                    .eq_ignore_ascii_case("bearer")
-                    .then(|| rest.trim().to_owned())
-            })
-            .filter(|t| !t.is_empty());
+        let token = crate::http::bearer_token(req);
         Box::pin(async move {
             let Some(token) = token else {
                 crate::metrics::token_rejected("missing");

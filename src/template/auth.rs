@@ -416,16 +416,7 @@ fn unauthorized() -> AppError {
 
 fn authenticate(req: &HttpRequest) -> Pin<Box<dyn Future<Output = Result<Admin, AppError>>>> {
     let state = req.app_data::<web::Data<AppState>>().cloned();
-    let token = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            let (scheme, rest) = v.trim().split_once(' ')?;
-            scheme
-                .eq_ignore_ascii_case("bearer")
-                .then(|| rest.trim().to_owned())
-        });
+    let token = crate::http::bearer_token(req);
     Box::pin(async move {
         let state = state.ok_or_else(unauthorized)?;
         let jwt = state.admin_jwt.as_ref().ok_or_else(unauthorized)?;
