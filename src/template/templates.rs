@@ -181,13 +181,15 @@ pub async fn get(
     let id = id.into_inner();
     let t = state
         .db
-        .run(move |conn| {
-            load(conn, id)
-                .map(Some)
-                .or_else(|e| if e.is_not_found() { Ok(None) } else { Err(e) })
-        })
-        .await?
-        .ok_or_else(not_found)?;
+        .run(move |conn| load(conn, id))
+        .await
+        .map_err(|e| {
+            if e.is_not_found() {
+                not_found()
+            } else {
+                e.into()
+            }
+        })?;
     Ok(HttpResponse::Ok().json(TemplateView::from(&t)))
 }
 
