@@ -449,10 +449,7 @@ async fn bot_steps(r: &mut Recorder, config: &Config, bot: &BotClient, opts: &Op
             let b = resp.bytes().await.unwrap_or_default();
             interpret(s, &b)
         }
-        Err(e) => Err(match outbound::classify(&e) {
-            Failure::Timeout => BotError::Timeout,
-            f => BotError::Unavailable(crate::adfs::describe_failure(&f)),
-        }),
+        Err(e) => Err(bot::transport_error(&e)),
     };
     let key_hint = match config.bot.auth {
         BotAuth::Basic => "check bot.login / bot.password (legacy ExpressOptions__UserLogin / ExpressOptions__UserPassword)".to_owned(),

@@ -46,31 +46,29 @@ fn inc(name: &'static str, pairs: &[(&str, &str)]) {
 
 pub fn http_request(role: &str, route: &str, method: &str, status: u16, seconds: f64) {
     let status = status.to_string();
-    inc(
-        "xmeet_http_requests_total",
-        &[
-            ("role", role),
-            ("route", route),
-            ("method", method),
-            ("status", &status),
-        ],
-    );
-    if let Ok(mut r) = REGISTRY.lock() {
-        let h = r
-            .histograms
-            .entry((
-                "xmeet_http_request_duration_seconds",
-                labels(&[("role", role), ("route", route)]),
-            ))
-            .or_default();
-        for (i, b) in BUCKETS.iter().enumerate() {
-            if seconds <= *b {
-                h.counts[i] += 1;
-            }
+    let counter = labels(&[
+        ("role", role),
+        ("route", route),
+        ("method", method),
+        ("status", &status),
+    ]);
+    let histogram = labels(&[("role", role), ("route", route)]);
+    // one lock for both figures of a request
+    let Ok(mut r) = REGISTRY.lock() else { return };
+    *r.counters
+        .entry(("xmeet_http_requests_total", counter))
+        .or_default() += 1;
+    let h = r
+        .histograms
+        .entry(("xmeet_http_request_duration_seconds", histogram))
+        .or_default();
+    for (i, b) in BUCKETS.iter().enumerate() {
+        if seconds <= *b {
+            h.counts[i] += 1;
         }
-        h.sum += seconds;
-        h.count += 1;
     }
+    h.sum += seconds;
+    h.count += 1;
 }
 
 /// `operation`: create | change | delete | probe; `outcome`: ok, a bot reason, auth_failed,

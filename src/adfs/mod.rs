@@ -204,6 +204,26 @@ impl Adfs {
         }
     }
 
+    /// GET a JSON document from AD FS; errors say what was expected at `url`.
+    async fn get_json<T: serde::de::DeserializeOwned>(
+        &self,
+        url: &str,
+        what: &str,
+    ) -> Result<T, String> {
+        let resp = self
+            .http
+            .get(url)
+            .send()
+            .await
+            .map_err(|e| describe_failure(&outbound::classify(&e)))?;
+        if !resp.status().is_success() {
+            return Err(format!("{url} answered HTTP {}", resp.status().as_u16()));
+        }
+        resp.json()
+            .await
+            .map_err(|e| format!("{url} is not {what}: {e}"))
+    }
+
     /// Read the discovery document and adopt its endpoints.
     pub async fn discover(&self) -> Result<Endpoints, String> {
         #[derive(Deserialize)]
@@ -213,20 +233,9 @@ impl Adfs {
             jwks_uri: Option<String>,
             access_token_issuer: Option<String>,
         }
-        let url = self.discovery_url();
-        let resp = self
-            .http
-            .get(&url)
-            .send()
-            .await
-            .map_err(|e| describe_failure(&outbound::classify(&e)))?;
-        if !resp.status().is_success() {
-            return Err(format!("{url} answered HTTP {}", resp.status().as_u16()));
-        }
-        let doc: Doc = resp
-            .json()
-            .await
-            .map_err(|e| format!("{url} is not a discovery document: {e}"))?;
+        let doc: Doc = self
+            .get_json(&self.discovery_url(), "a discovery document")
+            .await?;
         let std = Self::standard_endpoints(&self.settings.url);
         let found = Endpoints {
             authorize: doc.authorization_endpoint.unwrap_or(std.authorize),
@@ -291,19 +300,7 @@ impl Adfs {
 
     async fn fetch_keys(&self) -> Result<usize, String> {
         let url = self.endpoints().jwks_uri;
-        let resp = self
-            .http
-            .get(&url)
-            .send()
-            .await
-            .map_err(|e| describe_failure(&outbound::classify(&e)))?;
-        if !resp.status().is_success() {
-            return Err(format!("{url} answered HTTP {}", resp.status().as_u16()));
-        }
-        let set: JwkSet = resp
-            .json()
-            .await
-            .map_err(|e| format!("{url} is not a JSON key set: {e}"))?;
+        let set: JwkSet = self.get_json(&url, "a JSON key set").await?;
         let mut keys = HashMap::new();
         for jwk in &set.keys {
             if !matches!(jwk.algorithm, AlgorithmParameters::RSA(_)) {

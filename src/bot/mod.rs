@@ -324,19 +324,18 @@ impl BotClient {
 
     /// Send and read the envelope: `Ok(result)` on `"status":"ok"` (or an empty 2xx).
     pub async fn send(&self, rb: reqwest::RequestBuilder) -> Result<Value, BotError> {
-        let resp = rb.send().await.map_err(|e| match outbound::classify(&e) {
-            Failure::Timeout => BotError::Timeout,
-            f => BotError::Unavailable(crate::adfs::describe_failure(&f)),
-        })?;
+        let resp = rb.send().await.map_err(|e| transport_error(&e))?;
         let status = resp.status().as_u16();
-        let body = resp
-            .bytes()
-            .await
-            .map_err(|e| match outbound::classify(&e) {
-                Failure::Timeout => BotError::Timeout,
-                f => BotError::Unavailable(crate::adfs::describe_failure(&f)),
-            })?;
+        let body = resp.bytes().await.map_err(|e| transport_error(&e))?;
         interpret(status, &body)
+    }
+}
+
+/// A request that got no answer: a timeout, or the bot is unavailable.
+pub fn transport_error(e: &reqwest::Error) -> BotError {
+    match outbound::classify(e) {
+        Failure::Timeout => BotError::Timeout,
+        f => BotError::Unavailable(crate::adfs::describe_failure(&f)),
     }
 }
 
