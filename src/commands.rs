@@ -320,7 +320,7 @@ pub fn serve(loaded: Result<LoadedConfig, ValidationError>, role: Role) -> ExitC
         Err(e) => return config_error(&e),
     };
     let config = Arc::new(loaded.config.clone());
-    let _guards = match crate::logging::init(&config, role) {
+    let guards = match crate::logging::init(&config, role) {
         Ok(g) => g,
         Err(e) => return failure(e),
     };
@@ -377,14 +377,34 @@ pub fn serve(loaded: Result<LoadedConfig, ValidationError>, role: Role) -> ExitC
             }
         }
     });
-    match result {
+    let code = match result {
         Ok(()) => {
             tracing::info!(target: "xmeet::server", "stopped");
-            ExitCode::SUCCESS
+            0
         }
         Err(e) => {
             tracing::error!(target: "xmeet::server", error = %e, "cannot serve");
-            failure(e)
+            eprintln!("error: {e}");
+            1
         }
-    }
+    };
+    // Flush the logs, then leave without the C library's exit handlers: libpq's TLS
+    // clean-up at exit can race with pool threads that still hold connections (seen as a
+    // rare crash after a clean shutdown). The OS closes the connections.
+    drop(guards);
+    exit_now(code)
+}
+
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn exit_now(code: u8) -> ExitCode {
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+    let _ = std::io::stderr().flush();
+    // SAFETY: _exit ends the process at once; nothing after it runs.
+    unsafe { libc::_exit(i32::from(code)) }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn exit_now(code: u8) -> ExitCode {
+    ExitCode::from(code)
 }
